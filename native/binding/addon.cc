@@ -1,0 +1,50 @@
+// Module entry: registers the addon's functions. Typed by binding.d.ts; loaded only by
+// lib/binding.ts.
+#include <napi.h>
+
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+#include "../core/device.h"
+#include "convert.h"
+#include "errors.h"
+#include "loss_binding.h"
+
+namespace semihard::binding {
+namespace {
+
+Napi::Value info(const Napi::CallbackInfo& call) {
+  Napi::Env env = call.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+    out.Set("cudaAvailable", Napi::Boolean::New(env, core::cuda_available()));
+    out.Set("threads", Napi::Number::New(env, at::get_num_threads()));
+    out.Set("parallelBackend", Napi::String::New(env, at::get_parallel_info()));
+    return out;
+  });
+}
+
+Napi::Value set_num_threads(const Napi::CallbackInfo& call) {
+  Napi::Env env = call.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    at::set_num_threads(static_cast<int>(positive_integer(env, call[0], "threads")));
+    return env.Undefined();
+  });
+}
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  register_loss_functions(env, exports);
+  exports.Set("info", Napi::Function::New(env, info, "info"));
+  exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace semihard::binding
+
+// NODE_API_MODULE pastes its second argument into an identifier: it must be unqualified.
+static Napi::Object InitSemihardAddon(Napi::Env env, Napi::Object exports) {
+  return semihard::binding::init(env, exports);
+}
+NODE_API_MODULE(semihard, InitSemihardAddon)

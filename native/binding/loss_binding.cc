@@ -1,0 +1,146 @@
+#include "loss_binding.h"
+
+#include <string>
+#include <utility>
+
+#include "../core/device.h"
+#include "../core/errors.h"
+#include "../core/triplet_loss.h"
+#include "convert.h"
+#include "errors.h"
+
+namespace semihard::binding {
+namespace {
+
+// Everything one loss evaluation needs, copied out of JS values on the JS thread.
+struct LossJob {
+  bool from_distances = false;
+  torch::Tensor input;   // B x D embeddings, or B x B distances
+  torch::Tensor labels;  // B
+  core::TripletOptions options;
+  torch::Device device{torch::kCPU};
+  core::TripletResult result;
+
+  void run() {
+    const torch::Tensor on_device = input.to(device);
+    result = from_distances ? core::triplet_loss_from_distances_with_grad(on_device, labels, options)
+                            : core::triplet_loss_with_grad(on_device, labels, options);
+  }
+
+  Napi::Object to_js(Napi::Env env) const {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("loss", Napi::Number::New(env, result.loss));
+    out.Set("grad", tensor_to_float32_array(env, result.grad));
+    out.Set("positivePairs", Napi::Number::New(env, static_cast<double>(result.positive_pairs)));
+    return out;
+  }
+};
+
+core::TripletOptions parse_options(Napi::Env env, const Napi::Value& value, torch::Device& device) {
+  if (!value.IsObject()) throw type_error(env, "options", "an object");
+  const Napi::Object o = value.As<Napi::Object>();
+  core::TripletOptions options;
+  const std::string kind = string_option(env, o, "kind");
+  if (kind == "semihard") {
+    options.kind = core::TripletKind::kSemiHard;
+  } else if (kind == "hard") {
+    options.kind = core::TripletKind::kHard;
+  } else {
+    throw core::ArgumentError("options.kind", "Expected 'semihard' or 'hard' for options.kind but received '" +
+                                                  kind + "'");
+  }
+  options.margin = static_cast<float>(number_option(env, o, "margin"));
+  options.soft = boolean_option(env, o, "soft");
+  options.distance = core::parse_distance(string_option(env, o, "distance"));
+  device = core::resolve_device(string_option(env, o, "device"));
+  return options;
+}
+
+LossJob parse_embeddings_job(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  LossJob job;
+  job.input = float32_array_to_tensor(env, info[0], "embeddings");
+  const int64_t dim = positive_integer(env, info[1], "dim");
+  if (job.input.numel() % dim != 0) {
+    throw core::ArgumentError("embeddings", "Expected embeddings.length (" + std::to_string(job.input.numel()) +
+                                                ") to be a multiple of dim (" + std::to_string(dim) + ")");
+  }
+  job.input = job.input.view({job.input.numel() / dim, dim});
+  job.labels = labels_to_tensor(env, info[2], "labels");
+  job.options = parse_options(env, info[3], job.device);
+  return job;
+}
+
+LossJob parse_distances_job(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  LossJob job;
+  job.from_distances = true;
+  job.input = float32_array_to_tensor(env, info[0], "distances");
+  job.labels = labels_to_tensor(env, info[1], "labels");
+  const int64_t batch = job.labels.numel();
+  if (job.input.numel() != batch * batch) {
+    throw core::ArgumentError("distances", "Expected distances.length to be labels.length squared (" +
+                                               std::to_string(batch * batch) + ") but received " +
+                                               std::to_string(job.input.numel()));
+  }
+  job.input = job.input.view({batch, batch});
+  job.options = parse_options(env, info[2], job.device);
+  return job;
+}
+
+class LossWorker : public Napi::AsyncWorker {
+ public:
+  LossWorker(Napi::Env env, LossJob job)
+      : Napi::AsyncWorker(env, "semihard:loss"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      job_.run();
+    } catch (...) {
+      error_ = capture_current_exception();
+      SetError(error_.message);
+    }
+  }
+  void OnOK() override { deferred_.Resolve(job_.to_js(Env())); }
+  void OnError(const Napi::Error&) override { deferred_.Reject(to_js_error(Env(), error_).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  LossJob job_;
+  CapturedError error_;
+};
+
+template <LossJob (*Parse)(const Napi::CallbackInfo&)>
+Napi::Value run_sync(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    LossJob job = Parse(info);
+    job.run();
+    return job.to_js(info.Env());
+  });
+}
+
+template <LossJob (*Parse)(const Napi::CallbackInfo&)>
+Napi::Value run_async(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    auto* worker = new LossWorker(info.Env(), Parse(info));
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+}  // namespace
+
+void register_loss_functions(Napi::Env env, Napi::Object exports) {
+  exports.Set("tripletLoss", Napi::Function::New(env, run_sync<parse_embeddings_job>, "tripletLoss"));
+  exports.Set("tripletLossAsync", Napi::Function::New(env, run_async<parse_embeddings_job>, "tripletLossAsync"));
+  exports.Set("tripletLossFromDistances",
+              Napi::Function::New(env, run_sync<parse_distances_job>, "tripletLossFromDistances"));
+  exports.Set("tripletLossFromDistancesAsync",
+              Napi::Function::New(env, run_async<parse_distances_job>, "tripletLossFromDistancesAsync"));
+}
+
+}  // namespace semihard::binding

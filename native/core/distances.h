@@ -1,0 +1,52 @@
+// Pairwise distances exactly as TensorFlow Addons computes them
+// (tensorflow_addons/losses/metric_learning.py), evaluated one block of anchor rows at a
+// time so that no B x B matrix has to exist, and their backward pass for a sparse
+// gradient given on distance entries.
+#pragma once
+
+#include <string>
+
+#include <torch/types.h>
+
+namespace semihard::core {
+
+// "L2": Euclidean (TFA's distance_metric="L_1", which calls pairwise_distance(squared=False)).
+// "squared-L2": TFA's default distance_metric="L_2" (pairwise_distance(squared=True)).
+// "angular": 1 - cosine of l2-normalised rows, clamped below at 0 (TFA's angular_distance).
+enum class Distance { kL2, kSquaredL2, kAngular };
+
+Distance parse_distance(const std::string& name);
+const char* distance_name(Distance distance);
+
+// What every block needs, computed once per batch: the points the Gram matrix is taken of
+// (the rows themselves, or the l2-normalised rows for "angular") and their squared norms.
+struct DistanceOperands {
+  Distance distance;
+  torch::Tensor points;     // B x D, contiguous, float32
+  torch::Tensor sq_norms;   // B, squared row norms of `points` (unused for angular)
+  torch::Tensor inv_norms;  // B, TF's rsqrt(max(|x|^2, 1e-12)) (angular only)
+};
+
+DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Distance distance);
+
+// Rows [begin, end) of TFA's B x B distance matrix: (end - begin) x B, float32.
+torch::Tensor distance_block(const DistanceOperands& operands, int64_t begin, int64_t end);
+
+// The whole B x B matrix (tests, small batches). Equal to stacking distance_block.
+torch::Tensor pairwise_distances(const torch::Tensor& embeddings, Distance distance);
+
+// Accumulates into `grad_points` (B x D, same device as the points) the gradient of
+// sum_k weight[k] * D[row[k], col[k]] with respect to `operands.points`, where `value[k]` is
+// D[row[k], col[k]]. Entries TF's graph passes no gradient through (the diagonal and zero
+// distances for L2 and squared-L2, entries clamped at 0 for angular) contribute nothing.
+void accumulate_distance_grad(const DistanceOperands& operands, const torch::Tensor& row,
+                              const torch::Tensor& col, const torch::Tensor& weight,
+                              const torch::Tensor& value, torch::Tensor& grad_points);
+
+// Turns a gradient with respect to `operands.points` into one with respect to the caller's
+// embeddings (identity except for angular, where it is the backward of tf.math.l2_normalize).
+torch::Tensor points_grad_to_embeddings_grad(const DistanceOperands& operands,
+                                             const torch::Tensor& embeddings,
+                                             const torch::Tensor& grad_points);
+
+}  // namespace semihard::core

@@ -1,0 +1,203 @@
+#include "triplet_loss.h"
+
+#include <torch/autograd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+#include "hard_mining.h"
+#include "semihard_mining.h"
+
+namespace semihard::core {
+namespace {
+
+constexpr int64_t kBlockElements = int64_t{1} << 22;
+
+void check_finite(const torch::Tensor& t, const std::string& argument) {
+  torch::Tensor bad = torch::isfinite(t).logical_not();
+  if (!bad.any().item<bool>()) return;
+  const int64_t flat = bad.flatten().nonzero().min().item<int64_t>();
+  throw ArgumentError(argument, "Expected finite numbers in " + argument +
+                                    " but found NaN or Infinity at index " + std::to_string(flat));
+}
+
+// The labels as contiguous int64 on the CPU, checked against the batch size.
+torch::Tensor checked_labels(const torch::Tensor& labels, int64_t batch) {
+  if (labels.dim() != 1 || !(c10::isIntegralType(labels.scalar_type(), /*includeBool=*/false))) {
+    throw ArgumentError("labels", "Expected a 1-D integer tensor for labels");
+  }
+  if (labels.numel() != batch) {
+    throw ArgumentError("labels", "Expected " + std::to_string(batch) + " labels (one per row) but received " +
+                                      std::to_string(labels.numel()));
+  }
+  return labels.to(torch::kCPU, torch::kInt64).contiguous();
+}
+
+void check_batch(int64_t batch, const std::string& argument) {
+  if (batch < 2) {
+    throw ArgumentError(argument, "Expected at least 2 rows in " + argument +
+                                      " (a triplet needs a pair) but received " + std::to_string(batch));
+  }
+}
+
+// The mining step for one block: semi-hard mining runs on the CPU (the block is copied there
+// when it lives on a GPU); hard mining runs where the block is.
+MinedBlock mine_block(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels_cpu,
+                      const torch::Tensor& labels_device, const TripletOptions& options) {
+  if (options.kind == TripletKind::kSemiHard) {
+    return mine_semihard_block(block.to(torch::kCPU), begin, labels_cpu, options.margin);
+  }
+  return mine_hard_block(block, begin, labels_device, options.margin, options.soft);
+}
+
+// TF's mean: over positive pairs for semi-hard, over anchors for hard.
+int64_t terms_in_mean(const TripletOptions& options, int64_t batch, int64_t positive_pairs) {
+  return options.kind == TripletKind::kSemiHard ? positive_pairs : batch;
+}
+
+class TripletLossFunction : public torch::autograd::Function<TripletLossFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& embeddings,
+                               const torch::Tensor& labels, int64_t kind, double margin, bool soft,
+                               int64_t distance) {
+    TripletOptions options;
+    options.kind = static_cast<TripletKind>(kind);
+    options.margin = static_cast<float>(margin);
+    options.soft = soft;
+    options.distance = static_cast<Distance>(distance);
+    TripletResult result = triplet_loss_with_grad(embeddings, labels, options);
+    ctx->save_for_backward({result.grad});
+    return torch::full({}, result.loss, embeddings.options());
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    torch::Tensor grad = ctx->get_saved_variables()[0] * grad_outputs[0];
+    return {grad, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+int64_t count_positive_pairs(const torch::Tensor& labels) {
+  torch::Tensor sorted = std::get<0>(labels.to(torch::kCPU, torch::kInt64).flatten().sort());
+  const int64_t* p = sorted.data_ptr<int64_t>();
+  const int64_t n = sorted.numel();
+  int64_t pairs = 0;
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i;
+    while (j < n && p[j] == p[i]) ++j;
+    pairs += (j - i) * (j - i - 1);
+    i = j;
+  }
+  return pairs;
+}
+
+int64_t block_rows(int64_t batch) {
+  return std::min(batch, std::max<int64_t>(64, kBlockElements / std::max<int64_t>(batch, 1)));
+}
+
+TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                     const TripletOptions& options) {
+  if (embeddings.dim() != 2 || embeddings.scalar_type() != torch::kFloat32) {
+    throw ArgumentError("embeddings", "Expected a 2-D float32 tensor for embeddings");
+  }
+  const int64_t batch = embeddings.size(0);
+  check_batch(batch, "embeddings");
+  if (embeddings.size(1) < 1) throw ArgumentError("dim", "Expected dim >= 1");
+  check_finite(embeddings, "embeddings");
+  torch::Tensor labels_cpu = checked_labels(labels, batch);
+
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = embeddings.detach().contiguous();
+  TripletResult result;
+  result.positive_pairs = count_positive_pairs(labels_cpu);
+  if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) {
+    result.grad = torch::zeros_like(x);
+    return result;  // TF: 0 / 0 = NaN; semihard: 0 (documented deviation)
+  }
+  const torch::Tensor labels_device = labels_cpu.to(x.device());
+  const DistanceOperands operands = prepare_distance_operands(x, options.distance);
+  const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
+  const float scale = 1.0f / static_cast<float>(terms);
+  torch::Tensor grad_points = torch::zeros_like(operands.points);
+  double loss_sum = 0.0;
+  const int64_t step = block_rows(batch);
+  for (int64_t begin = 0; begin < batch; begin += step) {
+    const int64_t end = std::min(batch, begin + step);
+    torch::Tensor block = distance_block(operands, begin, end);
+    MinedBlock mined = mine_block(block, begin, labels_cpu, labels_device, options);
+    loss_sum += mined.loss_sum;
+    if (mined.row.numel() == 0) continue;
+    const auto dev = x.device();
+    accumulate_distance_grad(operands, mined.row.to(dev), mined.col.to(dev), (mined.weight * scale).to(dev),
+                             mined.value.to(dev), grad_points);
+  }
+  result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
+  result.grad = points_grad_to_embeddings_grad(operands, x, grad_points);
+  return result;
+}
+
+TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distances, const torch::Tensor& labels,
+                                                    const TripletOptions& options) {
+  if (distances.dim() != 2 || distances.scalar_type() != torch::kFloat32 ||
+      distances.size(0) != distances.size(1)) {
+    throw ArgumentError("distances", "Expected a square B x B float32 matrix for distances");
+  }
+  const int64_t batch = distances.size(0);
+  check_batch(batch, "distances");
+  check_finite(distances, "distances");
+  torch::Tensor labels_cpu = checked_labels(labels, batch);
+
+  torch::NoGradGuard no_grad;
+  const torch::Tensor d = distances.detach().contiguous();
+  TripletResult result;
+  result.positive_pairs = count_positive_pairs(labels_cpu);
+  result.grad = torch::zeros_like(d);
+  if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) return result;
+  const torch::Tensor labels_device = labels_cpu.to(d.device());
+  const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
+  const float scale = 1.0f / static_cast<float>(terms);
+  double loss_sum = 0.0;
+  const int64_t step = block_rows(batch);
+  for (int64_t begin = 0; begin < batch; begin += step) {
+    const int64_t rows = std::min(batch - begin, step);
+    MinedBlock mined = mine_block(d.narrow(0, begin, rows), begin, labels_cpu, labels_device, options);
+    loss_sum += mined.loss_sum;
+    if (mined.row.numel() == 0) continue;
+    const auto dev = d.device();
+    result.grad.index_put_({mined.row.to(dev), mined.col.to(dev)}, (mined.weight * scale).to(dev),
+                           /*accumulate=*/true);
+  }
+  result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
+  return result;
+}
+
+torch::Tensor triplet_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                           const TripletOptions& options) {
+  return TripletLossFunction::apply(embeddings, labels, static_cast<int64_t>(options.kind),
+                                    static_cast<double>(options.margin), options.soft,
+                                    static_cast<int64_t>(options.distance));
+}
+
+torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,
+                                    Distance distance) {
+  TripletOptions options;
+  options.margin = margin;
+  options.distance = distance;
+  return triplet_loss(embeddings, labels, options);
+}
+
+torch::Tensor triplet_hard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,
+                                bool soft, Distance distance) {
+  TripletOptions options;
+  options.kind = TripletKind::kHard;
+  options.margin = margin;
+  options.soft = soft;
+  options.distance = distance;
+  return triplet_loss(embeddings, labels, options);
+}
+
+}  // namespace semihard::core

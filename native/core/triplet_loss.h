@@ -1,0 +1,55 @@
+// The semi-hard and hard triplet losses of TensorFlow Addons on torch::Tensor: the public
+// C++ surface of semihard (the Node binding and training use it).
+//
+// Deviation from TF, the only one: a semi-hard batch without any positive pair gives loss 0
+// and a zero gradient where TF divides 0 by 0 (NaN).
+#pragma once
+
+#include <torch/types.h>
+
+#include "distances.h"
+
+namespace semihard::core {
+
+enum class TripletKind { kSemiHard, kHard };
+
+struct TripletOptions {
+  TripletKind kind = TripletKind::kSemiHard;
+  float margin = 1.0f;
+  bool soft = false;  // hard loss only: log1p(exp(hp - hn)) without margin
+  Distance distance = Distance::kL2;
+};
+
+struct TripletResult {
+  float loss = 0.0f;
+  torch::Tensor grad;           // d(loss)/d(input), shaped and placed like the input
+  int64_t positive_pairs = 0;   // ordered pairs (a, p), a != p, with equal labels
+};
+
+// embeddings: B x D float32 (CPU or CUDA), finite, B >= 2. labels: B integers (any integer
+// dtype, any device). Computes the loss and its gradient in one pass over blocks of anchors:
+// O(B^2) time, O(B * block) memory.
+TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                     const TripletOptions& options);
+
+// TF's callable distance_metric: `distances` is the caller's B x B matrix (used as given);
+// the gradient is with respect to it. options.distance is ignored.
+TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distances,
+                                                    const torch::Tensor& labels,
+                                                    const TripletOptions& options);
+
+// Autograd forms for training: a 0-dim loss whose backward is the gradient computed above.
+torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                    float margin = 1.0f, Distance distance = Distance::kL2);
+torch::Tensor triplet_hard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                float margin = 1.0f, bool soft = false, Distance distance = Distance::kL2);
+torch::Tensor triplet_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                           const TripletOptions& options);
+
+// Number of ordered positive pairs: sum over classes of n_c (n_c - 1).
+int64_t count_positive_pairs(const torch::Tensor& labels);
+
+// Anchor rows per block for a batch of B: bounds a block to about 4M distances.
+int64_t block_rows(int64_t batch);
+
+}  // namespace semihard::core
