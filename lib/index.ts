@@ -1,0 +1,46 @@
+// semihard: the public API.
+import { binding } from './binding';
+import { positiveInteger } from './validate';
+
+export {
+  tripletSemiHardLoss,
+  tripletSemiHardLossAsync,
+  tripletHardLoss,
+  tripletHardLossAsync,
+  tripletSemiHardLossFromDistances,
+  tripletSemiHardLossFromDistancesAsync,
+  tripletHardLossFromDistances,
+  tripletHardLossFromDistancesAsync,
+} from './loss';
+export type {
+  Labels,
+  Distance,
+  Device,
+  LossResult,
+  SemiHardLossOptions,
+  HardLossOptions,
+  FromDistancesOptions,
+  HardFromDistancesOptions,
+} from './loss';
+export { SemihardError } from './errors';
+export type { SemihardErrorCode, ArgumentError } from './errors';
+
+export interface RuntimeInfo {
+  /** Version of the LibTorch the addon was built against. */
+  torchVersion: string;
+  /** Whether a CUDA device can be used ('auto' picks it). */
+  cudaAvailable: boolean;
+  /** Intra-op threads LibTorch uses. */
+  threads: number;
+}
+
+/** What the native side runs on. */
+export function info(): RuntimeInfo {
+  const i = binding.info();
+  return { torchVersion: i.torchVersion, cudaAvailable: i.cudaAvailable, threads: i.threads };
+}
+
+/** Sets LibTorch's intra-op thread count (also used by the loss's mining). */
+export function setNumThreads(threads: number): void {
+  binding.setNumThreads(positiveInteger(threads, 'threads'));
+}

@@ -1,0 +1,48 @@
+// Tiny predicates for option validation, each throwing through lib/errors.ts.
+import { rangeError, typeError } from './errors';
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value);
+}
+
+/** Throws on keys the caller probably misspelt. */
+export function checkKnownKeys(options: Record<string, unknown>, known: readonly string[], argument: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw typeError(`${argument}.${key}`, `no such option (known: ${known.join(', ')})`, options[key]);
+    }
+  }
+}
+
+export function optionsObject(value: unknown, argument: string, required: boolean): Record<string, unknown> {
+  if (value === undefined && !required) return {};
+  if (!isPlainObject(value)) throw typeError(argument, 'an object', value);
+  return value;
+}
+
+export function positiveInteger(value: unknown, argument: string): number {
+  if (typeof value !== 'number') throw typeError(argument, 'a positive integer', value);
+  if (!Number.isSafeInteger(value) || value < 1) throw rangeError(argument, 'a positive integer', value);
+  return value;
+}
+
+export function finiteNumber(value: unknown, argument: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw typeError(argument, 'a finite number', value);
+  if (!Number.isFinite(value)) throw rangeError(argument, 'a finite number', value);
+  return value;
+}
+
+export function booleanOption(value: unknown, argument: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw typeError(argument, 'a boolean', value);
+  return value;
+}
+
+export function oneOf<T extends string>(value: unknown, argument: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  const expected = `one of ${allowed.map((a) => `'${a}'`).join(', ')}`;
+  if (typeof value !== 'string') throw typeError(argument, expected, value);
+  if (!(allowed as readonly string[]).includes(value)) throw rangeError(argument, expected, value);
+  return value as T;
+}
