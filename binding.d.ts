@@ -12,6 +12,8 @@ export interface NativeLossOptions {
   soft: boolean;
   distance: NativeDistance;
   device: NativeDevice;
+  /** Testing hook: mine the hard loss with the tensor-operation miner CUDA uses, on any device. */
+  tensorMining?: boolean;
 }
 
 export interface NativeLossResult {

@@ -53,6 +53,8 @@ core::TripletOptions parse_options(Napi::Env env, const Napi::Value& value, torc
   options.soft = boolean_option(env, o, "soft");
   options.distance = core::parse_distance(string_option(env, o, "distance"));
   device = core::resolve_device(string_option(env, o, "device"));
+  // Optional testing hook: run the hard loss's tensor-operation miner (CUDA's) on any device.
+  if (o.Has("tensorMining")) options.tensor_mining = boolean_option(env, o, "tensorMining");
   return options;
 }
 

@@ -1,6 +1,10 @@
 #include "distances.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "errors.h"
 
@@ -79,9 +83,11 @@ torch::Tensor pairwise_distances(const torch::Tensor& embeddings, Distance dista
   return distance_block(operands, 0, embeddings.size(0));
 }
 
-void accumulate_distance_grad(const DistanceOperands& operands, const torch::Tensor& row,
-                              const torch::Tensor& col, const torch::Tensor& weight,
-                              const torch::Tensor& value, torch::Tensor& grad_points) {
+namespace {
+
+// Any device: gathers both endpoints of each entry and scatters with index_add_.
+void accumulate_with_tensor_ops(const DistanceOperands& operands, const torch::Tensor& row, const torch::Tensor& col,
+                                const torch::Tensor& weight, const torch::Tensor& value, torch::Tensor& grad_points) {
   const torch::Tensor& p = operands.points;
   const int64_t n = row.numel();
   for (int64_t start = 0; start < n; start += kEntrySlice) {
@@ -93,20 +99,103 @@ void accumulate_distance_grad(const DistanceOperands& operands, const torch::Ten
     torch::Tensor xr = p.index_select(0, r);
     torch::Tensor xc = p.index_select(0, c);
     if (operands.distance == Distance::kAngular) {
-      // d(1 - x̂_r·x̂_c): -x̂_c for row r, -x̂_r for row c; nothing where TF clamped (-0.0).
       torch::Tensor g = torch::where(torch::signbit(v), torch::zeros_like(w), -w).unsqueeze(1);
       grad_points.index_add_(0, r, xc * g);
       grad_points.index_add_(0, c, xr * g);
       continue;
     }
-    // Squared: d/dx_r (|x_r|^2 + |x_c|^2 - 2 x_r·x_c) = 2 (x_r - x_c). L2 adds TF's sqrt
-    // gradient 0.5 / sqrt(d2). The diagonal and zero distances pass no gradient in TF.
     torch::Tensor live = (v > 0.0f) & (r != c);
     torch::Tensor scale = operands.distance == Distance::kL2 ? w * (0.5f / v) : w;
     scale = torch::where(live, scale * 2.0f, torch::zeros_like(w)).unsqueeze(1);
     torch::Tensor diff = (xr - xc) * scale;
     grad_points.index_add_(0, r, diff);
     grad_points.index_add_(0, c, -diff);
+  }
+}
+
+// CPU: each entry is listed under both its endpoints (a symmetric CSR), then every point's
+// gradient is summed from its own list in parallel, with no write conflicts.
+void accumulate_on_cpu(const DistanceOperands& operands, const torch::Tensor& row, const torch::Tensor& col,
+                       const torch::Tensor& weight, const torch::Tensor& value, torch::Tensor& grad_points) {
+  const torch::Tensor r_t = row.contiguous(), c_t = col.contiguous(), w_t = weight.contiguous(),
+                      v_t = value.contiguous();
+  const int64_t* r = r_t.data_ptr<int64_t>();
+  const int64_t* c = c_t.data_ptr<int64_t>();
+  const float* w = w_t.data_ptr<float>();
+  const float* v = v_t.data_ptr<float>();
+  const int64_t n = row.numel();
+  const int64_t B = operands.points.size(0);
+  const int64_t D = operands.points.size(1);
+  const bool angular = operands.distance == Distance::kAngular;
+
+  // The coefficient of the other endpoint's point in each endpoint's gradient:
+  //   L2 / squared:  g_i += s (x_i - x_o), s = 2w (squared) or 2w * 0.5 / D (L2), only where
+  //                  TF passes gradient (off the diagonal, D > 0);
+  //   angular:       g_i += -w x̂_o, except where TF clamped (stored as -0.0).
+  std::vector<float> coef(n);
+  std::vector<int64_t> offsets(B + 1, 0);
+  for (int64_t e = 0; e < n; ++e) {
+    float s;
+    if (angular) {
+      s = std::signbit(v[e]) ? 0.0f : -w[e];
+    } else {
+      const bool live = v[e] > 0.0f && r[e] != c[e];
+      s = live ? 2.0f * (operands.distance == Distance::kL2 ? w[e] * (0.5f / v[e]) : w[e]) : 0.0f;
+    }
+    coef[e] = s;
+    if (s != 0.0f) {
+      ++offsets[r[e] + 1];
+      ++offsets[c[e] + 1];
+    }
+  }
+  for (int64_t i = 0; i < B; ++i) offsets[i + 1] += offsets[i];
+  std::vector<int64_t> other(offsets[B]);
+  std::vector<float> other_coef(offsets[B]);
+  std::vector<int64_t> fill(offsets.begin(), offsets.end() - 1);
+  for (int64_t e = 0; e < n; ++e) {
+    if (coef[e] == 0.0f) continue;
+    other[fill[r[e]]] = c[e];
+    other_coef[fill[r[e]]++] = coef[e];
+    other[fill[c[e]]] = r[e];
+    other_coef[fill[c[e]]++] = coef[e];
+  }
+
+  const torch::Tensor points = operands.points.contiguous();
+  const float* x = points.data_ptr<float>();
+  TORCH_CHECK(grad_points.is_contiguous(), "grad_points must be contiguous");
+  float* g = grad_points.data_ptr<float>();
+  at::parallel_for(0, B, /*grain_size=*/64, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      if (offsets[i] == offsets[i + 1]) continue;
+      float* gi = g + i * D;
+      const float* xi = x + i * D;
+      float self = 0.0f;
+      for (int64_t k = offsets[i]; k < offsets[i + 1]; ++k) {
+        const float s = other_coef[k];
+        const float* xo = x + other[k] * D;
+        self += s;
+        if (angular) {
+          for (int64_t t = 0; t < D; ++t) gi[t] += s * xo[t];
+        } else {
+          for (int64_t t = 0; t < D; ++t) gi[t] -= s * xo[t];
+        }
+      }
+      if (!angular) {
+        for (int64_t t = 0; t < D; ++t) gi[t] += self * xi[t];
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void accumulate_distance_grad(const DistanceOperands& operands, const torch::Tensor& row, const torch::Tensor& col,
+                              const torch::Tensor& weight, const torch::Tensor& value, torch::Tensor& grad_points) {
+  if (row.numel() == 0) return;
+  if (grad_points.device().is_cpu()) {
+    accumulate_on_cpu(operands, row, col, weight, value, grad_points);
+  } else {
+    accumulate_with_tensor_ops(operands, row, col, weight, value, grad_points);
   }
 }
 

@@ -1,45 +1,137 @@
 #include "hard_mining.h"
 
+#include <ATen/Parallel.h>
+
+#include <cmath>
 #include <limits>
+#include <vector>
+
+#include "row_gradient.h"
 
 namespace semihard::core {
 namespace {
 
-// d(result)/d(block) of TF's masked extremum (`_masked_minimum` when `is_min`, else
-// `_masked_maximum`) over each row, as a dense weight block: TF's reduce_min/max split the
-// gradient equally among tied entries, and the shift by the row extremum it subtracts and
-// adds back gets the part the masked entries leave. Also returns the forward values.
-struct MaskedExtremum {
+constexpr float kInf = std::numeric_limits<float>::infinity();
+// Above this gap the soft term is computed as gap + log1p(exp(-gap)): equal to TF's
+// log1p(exp(gap)) in float32, and finite where TF's exp overflows (Infinity, NaN gradient).
+constexpr float kSoftLinear = 15.0f;
+
+struct Term {
+  float loss;
+  float slope;  // d(loss)/d(gap)
+};
+
+// TF: maximum((hp - hn) + margin, 0), gradient where the argument is >= 0; or, soft,
+// log1p(exp(hp - hn)) with gradient Log1pGrad then ExpGrad.
+Term hard_term(float gap, float margin, bool soft) {
+  if (!soft) {
+    const float t = gap + margin;
+    return {std::max(t, 0.0f), t >= 0.0f ? 1.0f : 0.0f};
+  }
+  if (gap > kSoftLinear) {
+    const float e = std::exp(-gap);
+    return {gap + std::log1p(e), 1.0f / (1.0f + e)};
+  }
+  const float e = std::exp(gap);
+  return {std::log1p(e), (1.0f / (1.0f + e)) * e};
+}
+
+double mine_row(const float* d, int64_t a, const LabelGroups& groups, float margin, bool soft, RowGradient& grad,
+                std::vector<GradEntry>& out) {
+  const int64_t B = grad.batch();
+  const int64_t* labels = groups.labels();
+  const int64_t la = labels[a];
+  auto is_negative = [labels, la](int64_t j) { return labels[j] != la; };
+  auto is_positive = [labels, la, a](int64_t j) { return labels[j] == la && j != a; };
+
+  MaskedExtremum hp{false, -kInf, 0, -1, kInf};  // _masked_maximum over positives, shift = row min
+  MaskedExtremum hn{false, kInf, 0, -1, -kInf};  // _masked_minimum over negatives, shift = row max
+  for (int64_t j = 0; j < B; ++j) {
+    const float v = d[j];
+    hp.shift = std::min(hp.shift, v);
+    hn.shift = std::max(hn.shift, v);
+    if (labels[j] != la && v <= hn.extreme) {
+      if (v < hn.extreme || !hn.any_masked) {
+        hn = MaskedExtremum{true, v, 1, j, hn.shift};
+      } else {
+        ++hn.masked_ties;
+      }
+    }
+  }
+  for (const int64_t* p = groups.members_begin(a); p != groups.members_end(a); ++p) {
+    if (*p == a) continue;
+    const float v = d[*p];
+    if (v >= hp.extreme) {
+      if (v > hp.extreme || !hp.any_masked) {
+        hp.any_masked = true;
+        hp.extreme = v;
+        hp.masked_ties = 1;
+        hp.first_index = *p;
+      } else {
+        ++hp.masked_ties;
+      }
+    }
+  }
+  const Term term = hard_term(hp.value() - hn.value(), margin, soft);
+  if (term.slope != 0.0f) {
+    add_masked_extremum_grad(grad, d, hp, is_positive, term.slope);
+    add_masked_extremum_grad(grad, d, hn, is_negative, -term.slope);
+  }
+  grad.flush(d, out);
+  return term.loss;
+}
+
+// d(result)/d(block) of TF's masked extremum over each row as a dense weight block, and the
+// forward values (the tensor form of add_masked_extremum_grad).
+struct DenseExtremum {
   torch::Tensor value;   // rows
   torch::Tensor weight;  // rows x B
 };
 
-MaskedExtremum masked_extremum(const torch::Tensor& block, const torch::Tensor& mask, bool is_min) {
-  const float inf = std::numeric_limits<float>::infinity();
+DenseExtremum dense_masked_extremum(const torch::Tensor& block, const torch::Tensor& mask, bool is_min) {
   const auto batch = static_cast<float>(block.size(1));
-  // TF shifts by the unmasked row maximum for a minimum, by the row minimum for a maximum.
   torch::Tensor shift = is_min ? std::get<0>(block.max(1, true)) : std::get<0>(block.min(1, true));
-  torch::Tensor masked = torch::where(mask, block, torch::full({}, is_min ? inf : -inf, block.options()));
+  torch::Tensor masked = torch::where(mask, block, torch::full({}, is_min ? kInf : -kInf, block.options()));
   torch::Tensor extreme = is_min ? std::get<0>(masked.min(1, true)) : std::get<0>(masked.max(1, true));
   torch::Tensor any = mask.any(1, true);
-  // Entries of TF's reduce over (D - shift)·mask that equal its result: the masked ties, plus
-  // every entry (value 0) when the masked extremum equals the shift or nothing is masked.
   torch::Tensor all_tie = any.logical_not() | (extreme == shift);
   torch::Tensor masked_ties = mask & (block == extreme);
   torch::Tensor masked_count = masked_ties.sum(1, true).to(block.scalar_type());
   torch::Tensor selected = torch::where(all_tie, torch::full({}, batch, block.options()), masked_count);
   torch::Tensor to_shift = torch::where(all_tie, 1.0f - masked_count / batch, torch::zeros_like(masked_count));
   torch::Tensor shift_ties = (block == shift).to(block.scalar_type());
-  torch::Tensor weight = masked_ties.to(block.scalar_type()) / selected +
-                         shift_ties * (to_shift / shift_ties.sum(1, true));
+  torch::Tensor weight =
+      masked_ties.to(block.scalar_type()) / selected + shift_ties * (to_shift / shift_ties.sum(1, true));
   torch::Tensor value = torch::where(any, (extreme - shift) + shift, shift);
   return {value.squeeze(1), weight};
 }
 
 }  // namespace
 
-MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
-                           float margin, bool soft) {
+MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin,
+                           bool soft) {
+  TORCH_CHECK(block.device().is_cpu() && block.scalar_type() == torch::kFloat32 && block.dim() == 2,
+              "mine_hard_block: block must be a 2-D float32 CPU tensor");
+  const torch::Tensor d = block.contiguous();
+  const int64_t rows = d.size(0);
+  const int64_t B = d.size(1);
+  TORCH_CHECK(groups.batch() == B, "mine_hard_block: labels do not match the block width");
+  const float* dp = d.data_ptr<float>();
+  std::vector<std::vector<GradEntry>> entries(rows);
+  std::vector<double> row_loss(rows, 0.0);
+  at::parallel_for(0, rows, /*grain_size=*/1, [&](int64_t lo, int64_t hi) {
+    RowGradient grad(B);
+    for (int64_t i = lo; i < hi; ++i) {
+      row_loss[i] = mine_row(dp + i * B, begin + i, groups, margin, soft, grad, entries[i]);
+    }
+  });
+  double loss_sum = 0.0;
+  for (double l : row_loss) loss_sum += l;
+  return pack_entries(entries, begin, loss_sum);
+}
+
+MinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
+                                  float margin, bool soft) {
   const int64_t rows = block.size(0);
   const auto long_opts = labels.options();
   torch::Tensor anchors = torch::arange(begin, begin + rows, long_opts);
@@ -48,15 +140,11 @@ MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const torc
   torch::Tensor positive = same & (anchors.unsqueeze(1) != columns.unsqueeze(0));
   torch::Tensor negative = same.logical_not();
 
-  MaskedExtremum hardest_positive = masked_extremum(block, positive, /*is_min=*/false);
-  MaskedExtremum hardest_negative = masked_extremum(block, negative, /*is_min=*/true);
-  torch::Tensor gap = hardest_positive.value - hardest_negative.value;
+  DenseExtremum hp = dense_masked_extremum(block, positive, /*is_min=*/false);
+  DenseExtremum hn = dense_masked_extremum(block, negative, /*is_min=*/true);
+  torch::Tensor gap = hp.value - hn.value;
   torch::Tensor term, slope;
   if (soft) {
-    // TF's log1p(exp(gap)) and its gradient (Log1pGrad then ExpGrad) where exp cannot
-    // overflow; above kSoftLinear the same values in a form that stays finite where TF's
-    // exp overflows to Infinity (loss) and NaN (gradient).
-    constexpr float kSoftLinear = 15.0f;
     torch::Tensor e = gap.exp();
     torch::Tensor far = gap > kSoftLinear;
     torch::Tensor e_neg = (-gap).exp();
@@ -65,10 +153,9 @@ MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const torc
   } else {
     torch::Tensor t = gap + margin;
     term = t.clamp_min(0.0f);
-    slope = (t >= 0.0f).to(t.scalar_type());  // tf.maximum passes gradient where x >= y
+    slope = (t >= 0.0f).to(t.scalar_type());
   }
-  torch::Tensor weight = hardest_positive.weight * slope.unsqueeze(1) -
-                         hardest_negative.weight * slope.unsqueeze(1);
+  torch::Tensor weight = (hp.weight - hn.weight) * slope.unsqueeze(1);
   torch::Tensor nz = weight.nonzero();
   MinedBlock out;
   out.loss_sum = term.sum(at::kDouble).item<double>();

@@ -1,5 +1,5 @@
 // Batch-hard mining as TensorFlow Addons' triplet_hard_loss defines it, for one block of
-// anchor rows, with tensor operations only (so it runs on CPU and CUDA alike).
+// anchor rows.
 //
 // Per anchor a: hardest positive  = max_{p: same label, p != a} D[a,p], else the row minimum;
 //               hardest negative  = min_{n: other label} D[a,n], else the row maximum;
@@ -9,13 +9,18 @@
 
 #include <torch/types.h>
 
+#include "label_groups.h"
 #include "mined_block.h"
 
 namespace semihard::core {
 
-// `block`: rows [begin, begin + block.size(0)) of the distance matrix, float32.
+// CPU: one pass per anchor row. `block`: rows [begin, begin + block.size(0)), float32, CPU.
+MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin,
+                           bool soft);
+
+// Any device: the same with tensor operations on the whole block (used on CUDA).
 // `labels`: all B labels, int64, on the block's device.
-MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
-                           float margin, bool soft);
+MinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
+                                  float margin, bool soft);
 
 }  // namespace semihard::core

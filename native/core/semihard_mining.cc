@@ -7,175 +7,167 @@
 #include <utility>
 #include <vector>
 
+#include "row_gradient.h"
+
 namespace semihard::core {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-struct Entry {
-  int64_t col;
-  float weight;
-  float value;
-};
-
-// The nearest negative seen so far for a range of positives, with its tie count.
+// The nearest negative seen so far among those farther than a range of positives.
 struct Bucket {
   float value = kInf;
   int64_t count = 0;
   int64_t index = -1;
 };
 
-// Mines one anchor row at a time. Scratch is sized once per thread: O(B).
-class RowMiner {
- public:
-  explicit RowMiner(int64_t batch) : batch_(batch), acc_(batch, 0.0f), touched_(batch, 0) {}
+// Row statistics gathered in the same sweep as the buckets.
+struct RowStats {
+  float row_max = -kInf;
+  float row_min = kInf;
+  float max_negative = -kInf;
+  int64_t negatives = 0;
+};
 
-  // Returns the row's loss sum and appends its gradient entries (d(sum)/dD[a, j]) to `out`.
-  double mine(const float* d, int64_t a, const int64_t* labels, float margin, std::vector<Entry>& out) {
-    const int64_t B = batch_;
-    const int64_t la = labels[a];
-    float row_max = -kInf, row_min = kInf;
-    for (int64_t j = 0; j < B; ++j) {
-      row_max = std::max(row_max, d[j]);
-      row_min = std::min(row_min, d[j]);
+// How many of the P sorted thresholds (padded with +inf) lie strictly below v. Small P:
+// P independent compares, four lanes at a time (GCC/Clang vector extensions: SSE or NEON);
+// large P: a branchless binary search.
+typedef float Float4 __attribute__((vector_size(16)));
+typedef int32_t Int4 __attribute__((vector_size(16)));
+
+template <int64_t P>
+inline int64_t count_below(const float* t, float v) {
+  if constexpr (P < 4) {
+    int64_t c = 0;
+    for (int64_t k = 0; k < P; ++k) c += t[k] < v;
+    return c;
+  } else {
+    const Float4 vv = {v, v, v, v};
+    Int4 acc = {0, 0, 0, 0};
+    for (int64_t k = 0; k < P; k += 4) {
+      Float4 tk;
+      __builtin_memcpy(&tk, t + k, sizeof(tk));
+      acc += (tk < vv);  // lanes are -1 where true
     }
-    positives_.clear();
-    int64_t negatives = 0;
-    float max_negative = -kInf;
-    for (int64_t j = 0; j < B; ++j) {
-      if (labels[j] == la) {
-        if (j != a) positives_.emplace_back(d[j], j);
+    return -static_cast<int64_t>(acc[0] + acc[1] + acc[2] + acc[3]);
+  }
+}
+
+inline int64_t count_below(const float* t, int64_t padded, float v) {
+  int64_t below = 0;
+  for (int64_t step = padded / 2; step >= 1; step /= 2) below += (t[below + step - 1] < v) ? step : 0;
+  return below + ((t[below] < v) ? 1 : 0);
+}
+
+// One pass over the row: each negative goes into the bucket of the positives it is
+// strictly farther than (buckets[i]: farther than positives 0..i-1, not than i; buckets[0]
+// holds what no positive can use), and the row's extrema are taken on the way.
+template <int64_t P>
+RowStats sweep(const float* d, const int64_t* labels, int64_t la, int64_t B, const float* t, int64_t padded,
+               Bucket* buckets) {
+  RowStats s;
+  for (int64_t j = 0; j < B; ++j) {
+    const float v = d[j];
+    const bool negative = labels[j] != la;
+    s.row_max = std::max(s.row_max, v);
+    s.row_min = std::min(s.row_min, v);
+    s.max_negative = std::max(s.max_negative, negative ? v : -kInf);
+    s.negatives += negative;
+    const int64_t below = P > 0 ? count_below<P>(t, v) : count_below(t, padded, v);
+    Bucket& b = buckets[negative ? below : 0];
+    if (v <= b.value) {
+      if (v < b.value) {
+        b.value = v;
+        b.count = 1;
+        b.index = j;
       } else {
-        ++negatives;
-        max_negative = std::max(max_negative, d[j]);
+        ++b.count;
       }
+    }
+  }
+  return s;
+}
+
+// Mines one anchor row at a time; all scratch is O(B) and reused.
+class SemiHardRowMiner {
+ public:
+  explicit SemiHardRowMiner(int64_t batch) : grad_(batch) {}
+
+  // The row's loss sum; its gradient entries are appended to `out`.
+  double mine(const float* d, int64_t a, const LabelGroups& groups, float margin, std::vector<GradEntry>& out) {
+    const int64_t B = grad_.batch();
+    const int64_t* labels = groups.labels();
+    const int64_t la = labels[a];
+    auto is_negative = [labels, la](int64_t j) { return labels[j] != la; };
+
+    positives_.clear();
+    for (const int64_t* p = groups.members_begin(a); p != groups.members_end(a); ++p) {
+      if (*p != a) positives_.emplace_back(d[*p], *p);
     }
     if (positives_.empty()) return 0.0;
     std::sort(positives_.begin(), positives_.end());
-    const int64_t K = static_cast<int64_t>(positives_.size());
-    thresholds_.resize(K);
+    const auto K = static_cast<int64_t>(positives_.size());
+    int64_t padded = 1;
+    while (padded < K) padded *= 2;
+    thresholds_.assign(padded, kInf);
     for (int64_t k = 0; k < K; ++k) thresholds_[k] = positives_[k].first;
-    buckets_.assign(K, Bucket{});
+    buckets_.assign(padded + 1, Bucket{});
 
-    // A negative at distance v is strictly farther than the positives before
-    // lower_bound(v): it is a candidate for all of them. Bucket it at the last one ...
-    if (negatives > 0) {
-      const float* t = thresholds_.data();
-      for (int64_t j = 0; j < B; ++j) {
-        if (labels[j] == la) continue;
-        const float v = d[j];
-        const int64_t farther_than = std::lower_bound(t, t + K, v) - t;
-        if (farther_than == 0) continue;
-        Bucket& b = buckets_[farther_than - 1];
-        if (v < b.value) {
-          b = Bucket{v, 1, j};
-        } else if (v == b.value) {
-          ++b.count;
-        }
-      }
-      // ... and a suffix minimum hands it down to every nearer positive.
-      for (int64_t k = K - 2; k >= 0; --k) {
-        const Bucket& next = buckets_[k + 1];
-        Bucket& b = buckets_[k];
-        if (next.count == 0) continue;
-        if (next.value < b.value) {
-          b = next;
-        } else if (next.value == b.value) {
-          b.count += next.count;
-        }
+    const float* t = thresholds_.data();
+    RowStats s;
+    switch (padded) {
+      case 1: s = sweep<1>(d, labels, la, B, t, padded, buckets_.data()); break;
+      case 2: s = sweep<2>(d, labels, la, B, t, padded, buckets_.data()); break;
+      case 4: s = sweep<4>(d, labels, la, B, t, padded, buckets_.data()); break;
+      case 8: s = sweep<8>(d, labels, la, B, t, padded, buckets_.data()); break;
+      case 16: s = sweep<16>(d, labels, la, B, t, padded, buckets_.data()); break;
+      case 32: s = sweep<32>(d, labels, la, B, t, padded, buckets_.data()); break;
+      default: s = sweep<0>(d, labels, la, B, t, padded, buckets_.data()); break;
+    }
+    // Suffix minimum: a negative farther than positive i-1 is farther than all before it.
+    for (int64_t i = K - 1; i >= 1; --i) {
+      const Bucket& next = buckets_[i + 1];
+      Bucket& b = buckets_[i];
+      if (next.count == 0) continue;
+      if (next.value < b.value) {
+        b = next;
+      } else if (next.value == b.value) {
+        b.count += next.count;
       }
     }
 
-    const float inv_batch = 1.0f / static_cast<float>(B);
+    MaskedExtremum inside{s.negatives > 0, s.max_negative, -1, -1, s.row_min};  // ties found on first need
     double loss = 0.0;
     for (int64_t k = 0; k < K; ++k) {
       const float positive = thresholds_[k];
-      const Bucket& b = buckets_[k];
-      float chosen;
-      if (b.count > 0) {
-        chosen = (b.value - row_max) + row_max;  // TF's _masked_minimum arithmetic
-      } else if (negatives > 0) {
-        chosen = (max_negative - row_min) + row_min;  // TF's _masked_maximum arithmetic
-      } else {
-        chosen = row_min;
-      }
-      const float term = margin + (positive - chosen);
+      const Bucket& b = buckets_[k + 1];
+      // TF's negatives_outside (_masked_minimum over negatives farther than the positive),
+      // else negatives_inside (_masked_maximum over all negatives, the row minimum if none).
+      const bool outside = b.count > 0;
+      if (!outside && inside.any_masked && inside.masked_ties < 0) find_ties(d, is_negative, inside);
+      const MaskedExtremum chosen = outside ? MaskedExtremum{true, b.value, b.count, b.index, s.row_max} : inside;
+      const float term = margin + (positive - chosen.value());
       loss += std::max(term, 0.0f);
       if (!(term >= 0.0f)) continue;  // tf.maximum passes gradient where x >= y
-      add(positives_[k].second, 1.0f);
-
-      if (b.count > 0 && b.value < row_max) {
-        // The nearest farther negative(s); ties share the gradient equally.
-        if (b.count == 1) {
-          add(b.index, -1.0f);
-        } else {
-          add_where(d, labels, la, Side::kNegatives, b.value, -1.0f / static_cast<float>(b.count));
-        }
-      } else if (b.count > 0) {
-        // Chosen == row max: in TF's masked minimum every entry ties at 0, so the chosen
-        // negatives get 1/B each and the rest flows to the row maximum.
-        add_where(d, labels, la, Side::kNegatives, row_max, -inv_batch);
-        const float rest = 1.0f - static_cast<float>(b.count) * inv_batch;
-        add_where(d, labels, la, Side::kAll, row_max, -rest / static_cast<float>(count_equal(d, row_max)));
-      } else if (negatives > 0 && max_negative > row_min) {
-        const int64_t ties = count_where(d, labels, la, Side::kNegatives, max_negative);
-        add_where(d, labels, la, Side::kNegatives, max_negative, -1.0f / static_cast<float>(ties));
-      } else if (negatives > 0) {
-        // Every negative sits at the row minimum: TF's masked maximum ties everything at 0.
-        add_where(d, labels, la, Side::kNegatives, max_negative, -inv_batch);
-        const float rest = 1.0f - static_cast<float>(negatives) * inv_batch;
-        add_where(d, labels, la, Side::kAll, row_min, -rest / static_cast<float>(count_equal(d, row_min)));
-      } else {
-        add_where(d, labels, la, Side::kAll, row_min, -1.0f / static_cast<float>(count_equal(d, row_min)));
-      }
+      grad_.add(positives_[k].second, 1.0f);
+      add_masked_extremum_grad(grad_, d, chosen, is_negative, -1.0f);
     }
-
-    for (int64_t j : touched_list_) {
-      out.push_back(Entry{j, acc_[j], d[j]});
-      acc_[j] = 0.0f;
-      touched_[j] = 0;
-    }
-    touched_list_.clear();
+    grad_.flush(d, out);
     return loss;
   }
 
  private:
-  enum class Side { kNegatives, kAll };
-
-  void add(int64_t j, float w) {
-    if (!touched_[j]) {
-      touched_[j] = 1;
-      touched_list_.push_back(j);
-    }
-    acc_[j] += w;
-  }
-
-  bool on_side(const int64_t* labels, int64_t la, Side side, int64_t j) const {
-    return side == Side::kAll || labels[j] != la;
-  }
-
-  void add_where(const float* d, const int64_t* labels, int64_t la, Side side, float target, float w) {
-    for (int64_t j = 0; j < batch_; ++j) {
-      if (d[j] == target && on_side(labels, la, side, j)) add(j, w);
+  template <typename Mask>
+  void find_ties(const float* d, Mask mask, MaskedExtremum& e) {
+    e.masked_ties = 0;
+    for (int64_t j = 0; j < grad_.batch(); ++j) {
+      if (d[j] == e.extreme && mask(j)) {
+        if (e.masked_ties++ == 0) e.first_index = j;
+      }
     }
   }
 
-  int64_t count_where(const float* d, const int64_t* labels, int64_t la, Side side, float target) const {
-    int64_t n = 0;
-    for (int64_t j = 0; j < batch_; ++j) n += (d[j] == target && on_side(labels, la, side, j));
-    return n;
-  }
-
-  int64_t count_equal(const float* d, float target) const {
-    int64_t n = 0;
-    for (int64_t j = 0; j < batch_; ++j) n += (d[j] == target);
-    return n;
-  }
-
-  int64_t batch_;
-  std::vector<float> acc_;
-  std::vector<uint8_t> touched_;
-  std::vector<int64_t> touched_list_;
+  RowGradient grad_;
   std::vector<std::pair<float, int64_t>> positives_;
   std::vector<float> thresholds_;
   std::vector<Bucket> buckets_;
@@ -183,51 +175,24 @@ class RowMiner {
 
 }  // namespace
 
-MinedBlock mine_semihard_block(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
-                               float margin) {
+MinedBlock mine_semihard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin) {
   TORCH_CHECK(block.device().is_cpu() && block.scalar_type() == torch::kFloat32 && block.dim() == 2,
               "mine_semihard_block: block must be a 2-D float32 CPU tensor");
-  TORCH_CHECK(labels.device().is_cpu() && labels.scalar_type() == torch::kInt64 && labels.is_contiguous(),
-              "mine_semihard_block: labels must be contiguous int64 on CPU");
   const torch::Tensor d = block.contiguous();
   const int64_t rows = d.size(0);
   const int64_t B = d.size(1);
-  TORCH_CHECK(labels.numel() == B, "mine_semihard_block: labels do not match the block width");
+  TORCH_CHECK(groups.batch() == B, "mine_semihard_block: labels do not match the block width");
   const float* dp = d.data_ptr<float>();
-  const int64_t* lp = labels.data_ptr<int64_t>();
 
-  std::vector<std::vector<Entry>> entries(rows);
+  std::vector<std::vector<GradEntry>> entries(rows);
   std::vector<double> row_loss(rows, 0.0);
   at::parallel_for(0, rows, /*grain_size=*/1, [&](int64_t lo, int64_t hi) {
-    RowMiner miner(B);
-    for (int64_t i = lo; i < hi; ++i) {
-      row_loss[i] = miner.mine(dp + i * B, begin + i, lp, margin, entries[i]);
-    }
+    SemiHardRowMiner miner(B);
+    for (int64_t i = lo; i < hi; ++i) row_loss[i] = miner.mine(dp + i * B, begin + i, groups, margin, entries[i]);
   });
-
-  int64_t total = 0;
-  for (const auto& e : entries) total += static_cast<int64_t>(e.size());
-  MinedBlock out;
-  for (double l : row_loss) out.loss_sum += l;
-  out.row = torch::empty({total}, torch::kInt64);
-  out.col = torch::empty({total}, torch::kInt64);
-  out.weight = torch::empty({total}, torch::kFloat32);
-  out.value = torch::empty({total}, torch::kFloat32);
-  int64_t* rp = out.row.data_ptr<int64_t>();
-  int64_t* cp = out.col.data_ptr<int64_t>();
-  float* wp = out.weight.data_ptr<float>();
-  float* vp = out.value.data_ptr<float>();
-  int64_t k = 0;
-  for (int64_t i = 0; i < rows; ++i) {
-    for (const Entry& e : entries[i]) {
-      rp[k] = begin + i;
-      cp[k] = e.col;
-      wp[k] = e.weight;
-      vp[k] = e.value;
-      ++k;
-    }
-  }
-  return out;
+  double loss_sum = 0.0;
+  for (double l : row_loss) loss_sum += l;
+  return pack_entries(entries, begin, loss_sum);
 }
 
 }  // namespace semihard::core

@@ -12,13 +12,13 @@
 
 #include <torch/types.h>
 
+#include "label_groups.h"
 #include "mined_block.h"
 
 namespace semihard::core {
 
 // `block`: rows [begin, begin + block.size(0)) of the distance matrix, float32, CPU.
-// `labels`: all B labels, int64, CPU, contiguous.
-MinedBlock mine_semihard_block(const torch::Tensor& block, int64_t begin,
-                               const torch::Tensor& labels, float margin);
+MinedBlock mine_semihard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups,
+                               float margin);
 
 }  // namespace semihard::core

@@ -8,6 +8,7 @@
 
 #include "errors.h"
 #include "hard_mining.h"
+#include "label_groups.h"
 #include "semihard_mining.h"
 
 namespace semihard::core {
@@ -23,8 +24,7 @@ void check_finite(const torch::Tensor& t, const std::string& argument) {
                                     " but found NaN or Infinity at index " + std::to_string(flat));
 }
 
-// The labels as contiguous int64 on the CPU, checked against the batch size.
-torch::Tensor checked_labels(const torch::Tensor& labels, int64_t batch) {
+void check_labels(const torch::Tensor& labels, int64_t batch) {
   if (labels.dim() != 1 || !(c10::isIntegralType(labels.scalar_type(), /*includeBool=*/false))) {
     throw ArgumentError("labels", "Expected a 1-D integer tensor for labels");
   }
@@ -32,7 +32,6 @@ torch::Tensor checked_labels(const torch::Tensor& labels, int64_t batch) {
     throw ArgumentError("labels", "Expected " + std::to_string(batch) + " labels (one per row) but received " +
                                       std::to_string(labels.numel()));
   }
-  return labels.to(torch::kCPU, torch::kInt64).contiguous();
 }
 
 void check_batch(int64_t batch, const std::string& argument) {
@@ -42,14 +41,17 @@ void check_batch(int64_t batch, const std::string& argument) {
   }
 }
 
-// The mining step for one block: semi-hard mining runs on the CPU (the block is copied there
-// when it lives on a GPU); hard mining runs where the block is.
-MinedBlock mine_block(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels_cpu,
+// The mining step for one block. Semi-hard mining runs on the CPU (a GPU block is copied
+// there); hard mining runs where the block is, with tensor operations off the CPU.
+MinedBlock mine_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups,
                       const torch::Tensor& labels_device, const TripletOptions& options) {
   if (options.kind == TripletKind::kSemiHard) {
-    return mine_semihard_block(block.to(torch::kCPU), begin, labels_cpu, options.margin);
+    return mine_semihard_block(block.to(torch::kCPU), begin, groups, options.margin);
   }
-  return mine_hard_block(block, begin, labels_device, options.margin, options.soft);
+  if (block.device().is_cpu() && !options.tensor_mining) {
+    return mine_hard_block(block, begin, groups, options.margin, options.soft);
+  }
+  return mine_hard_block_tensor(block, begin, labels_device, options.margin, options.soft);
 }
 
 // TF's mean: over positive pairs for semi-hard, over anchors for hard.
@@ -81,19 +83,7 @@ class TripletLossFunction : public torch::autograd::Function<TripletLossFunction
 
 }  // namespace
 
-int64_t count_positive_pairs(const torch::Tensor& labels) {
-  torch::Tensor sorted = std::get<0>(labels.to(torch::kCPU, torch::kInt64).flatten().sort());
-  const int64_t* p = sorted.data_ptr<int64_t>();
-  const int64_t n = sorted.numel();
-  int64_t pairs = 0;
-  for (int64_t i = 0; i < n;) {
-    int64_t j = i;
-    while (j < n && p[j] == p[i]) ++j;
-    pairs += (j - i) * (j - i - 1);
-    i = j;
-  }
-  return pairs;
-}
+int64_t count_positive_pairs(const torch::Tensor& labels) { return LabelGroups(labels).positive_pairs(); }
 
 int64_t block_rows(int64_t batch) {
   return std::min(batch, std::max<int64_t>(64, kBlockElements / std::max<int64_t>(batch, 1)));
@@ -108,17 +98,18 @@ TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torc
   check_batch(batch, "embeddings");
   if (embeddings.size(1) < 1) throw ArgumentError("dim", "Expected dim >= 1");
   check_finite(embeddings, "embeddings");
-  torch::Tensor labels_cpu = checked_labels(labels, batch);
+  check_labels(labels, batch);
 
   torch::NoGradGuard no_grad;
   const torch::Tensor x = embeddings.detach().contiguous();
   TripletResult result;
-  result.positive_pairs = count_positive_pairs(labels_cpu);
+  const LabelGroups groups(labels);
+  result.positive_pairs = groups.positive_pairs();
   if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) {
     result.grad = torch::zeros_like(x);
     return result;  // TF: 0 / 0 = NaN; semihard: 0 (documented deviation)
   }
-  const torch::Tensor labels_device = labels_cpu.to(x.device());
+  const torch::Tensor labels_device = labels.to(x.device(), torch::kInt64);
   const DistanceOperands operands = prepare_distance_operands(x, options.distance);
   const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
   const float scale = 1.0f / static_cast<float>(terms);
@@ -128,7 +119,7 @@ TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torc
   for (int64_t begin = 0; begin < batch; begin += step) {
     const int64_t end = std::min(batch, begin + step);
     torch::Tensor block = distance_block(operands, begin, end);
-    MinedBlock mined = mine_block(block, begin, labels_cpu, labels_device, options);
+    MinedBlock mined = mine_block(block, begin, groups, labels_device, options);
     loss_sum += mined.loss_sum;
     if (mined.row.numel() == 0) continue;
     const auto dev = x.device();
@@ -149,22 +140,23 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
   const int64_t batch = distances.size(0);
   check_batch(batch, "distances");
   check_finite(distances, "distances");
-  torch::Tensor labels_cpu = checked_labels(labels, batch);
+  check_labels(labels, batch);
 
   torch::NoGradGuard no_grad;
   const torch::Tensor d = distances.detach().contiguous();
   TripletResult result;
-  result.positive_pairs = count_positive_pairs(labels_cpu);
+  const LabelGroups groups(labels);
+  result.positive_pairs = groups.positive_pairs();
   result.grad = torch::zeros_like(d);
   if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) return result;
-  const torch::Tensor labels_device = labels_cpu.to(d.device());
+  const torch::Tensor labels_device = labels.to(d.device(), torch::kInt64);
   const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
   const float scale = 1.0f / static_cast<float>(terms);
   double loss_sum = 0.0;
   const int64_t step = block_rows(batch);
   for (int64_t begin = 0; begin < batch; begin += step) {
     const int64_t rows = std::min(batch - begin, step);
-    MinedBlock mined = mine_block(d.narrow(0, begin, rows), begin, labels_cpu, labels_device, options);
+    MinedBlock mined = mine_block(d.narrow(0, begin, rows), begin, groups, labels_device, options);
     loss_sum += mined.loss_sum;
     if (mined.row.numel() == 0) continue;
     const auto dev = d.device();

@@ -18,6 +18,9 @@ struct TripletOptions {
   float margin = 1.0f;
   bool soft = false;  // hard loss only: log1p(exp(hp - hn)) without margin
   Distance distance = Distance::kL2;
+  // Hard loss: mine with the tensor-operation miner (what CUDA runs) even on the CPU. For
+  // testing that path where no GPU exists; results are identical.
+  bool tensor_mining = false;
 };
 
 struct TripletResult {
