@@ -45,4 +45,6 @@ export interface NativeBinding {
   ): Promise<NativeLossResult>;
   info(): NativeInfo;
   setNumThreads(threads: number): void;
+  /** Benchmarks only: median ms of one B×D · D×B product on `device`, timed natively. */
+  benchmarkGram(batch: number, dim: number, repeats: number, device: NativeDevice): number;
 }

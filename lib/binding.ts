@@ -96,6 +96,13 @@ export const binding: NativeBinding = {
   info() {
     return native().info();
   },
+  benchmarkGram(...args) {
+    try {
+      return native().benchmarkGram(...args);
+    } catch (err) {
+      throw fromNative(err, binding.benchmarkGram);
+    }
+  },
   setNumThreads(threads) {
     try {
       native().setNumThreads(threads);

@@ -23,6 +23,7 @@ function fakeBinding(calls: Call[], behaviour: (fn: string) => unknown = () => u
     tripletLossFromDistancesAsync: record('tripletLossFromDistancesAsync'),
     info: () => ({ torchVersion: 'fake', cudaAvailable: false, threads: 1, parallelBackend: 'fake' }),
     setNumThreads: () => undefined,
+    benchmarkGram: () => 1,
   } as unknown as NativeBinding;
 }
 

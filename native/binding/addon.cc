@@ -6,6 +6,7 @@
 #include <torch/version.h>
 
 #include "../core/device.h"
+#include "../core/gram_baseline.h"
 #include "convert.h"
 #include "errors.h"
 #include "loss_binding.h"
@@ -33,10 +34,24 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& call) {
   });
 }
 
+// Benchmarks only: the Gram-product yardstick timed in this process.
+Napi::Value benchmark_gram(const Napi::CallbackInfo& call) {
+  Napi::Env env = call.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const int64_t batch = positive_integer(env, call[0], "batch");
+    const int64_t dim = positive_integer(env, call[1], "dim");
+    const int64_t repeats = positive_integer(env, call[2], "repeats");
+    if (!call[3].IsString()) throw type_error(env, "device", "a string");
+    const torch::Device device = core::resolve_device(call[3].As<Napi::String>().Utf8Value());
+    return Napi::Number::New(env, core::gram_matmul_median_ms(batch, dim, repeats, device));
+  });
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_loss_functions(env, exports);
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
+  exports.Set("benchmarkGram", Napi::Function::New(env, benchmark_gram, "benchmarkGram"));
   return exports;
 }
 

@@ -18,6 +18,7 @@ describe('raw addon surface', () => {
       'tripletLossFromDistancesAsync',
       'info',
       'setNumThreads',
+      'benchmarkGram',
     ]) {
       expect(typeof (addon as unknown as Record<string, unknown>)[name]).toBe('function');
     }

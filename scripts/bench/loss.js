@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+'use strict';
+// npm run bench:loss [-- --sizes 128,1024 --dim 128 --per-class 16 --threads 2 --device cpu]
+//
+// Forward+backward time of tripletSemiHardLoss and tripletHardLoss (one call computes the
+// loss and its gradient) through the public API, next to one Gram product (B x D by D x B)
+// timed natively in the same process, and each size's peak RSS. Every batch size runs in
+// its own child process so that peak RSS belongs to that size alone. Embeddings are random
+// unit vectors, labels P x K (K = --per-class).
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+const root = path.resolve(__dirname, '..', '..');
+
+function parseArgs(argv) {
+  const args = {
+    sizes: [128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768],
+    dim: 128,
+    perClass: 16,
+    threads: 2,
+    device: 'cpu',
+    child: null,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i];
+    const value = argv[i + 1];
+    if (key === '--sizes') args.sizes = value.split(',').map(Number);
+    else if (key === '--dim') args.dim = Number(value);
+    else if (key === '--per-class') args.perClass = Number(value);
+    else if (key === '--threads') args.threads = Number(value);
+    else if (key === '--device') args.device = value;
+    else if (key === '--child') args.child = Number(value);
+    else throw new Error(`unknown argument ${key}`);
+    i++;
+  }
+  return args;
+}
+
+function mulberry32(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function batch(B, dim, perClass) {
+  const next = mulberry32(B);
+  const embeddings = new Float32Array(B * dim);
+  for (let i = 0; i < B; i++) {
+    let norm = 0;
+    for (let k = 0; k < dim; k++) {
+      const v = Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
+      embeddings[i * dim + k] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm);
+    for (let k = 0; k < dim; k++) embeddings[i * dim + k] /= norm;
+  }
+  const labels = new Int32Array(B);
+  for (let i = 0; i < B; i++) labels[i] = Math.floor(i / perClass);
+  for (let i = B - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [labels[i], labels[j]] = [labels[j], labels[i]];
+  }
+  return { embeddings, labels };
+}
+
+function median(fn, repeats) {
+  const ms = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[Math.floor(ms.length / 2)];
+}
+
+function child(args) {
+  const semihard = require(path.join(root, 'dist', 'lib', 'index.js'));
+  const { binding } = require(path.join(root, 'dist', 'lib', 'binding.js'));
+  semihard.setNumThreads(args.threads);
+  const B = args.child;
+  const { embeddings, labels } = batch(B, args.dim, args.perClass);
+  const repeats = B <= 2048 ? 9 : B <= 8192 ? 3 : 1;
+  const options = { dim: args.dim, device: args.device };
+  let semi;
+  if (B <= 8192) semihard.tripletSemiHardLoss(embeddings, labels, options); // warm-up
+  const semihardMs = median(() => {
+    semi = semihard.tripletSemiHardLoss(embeddings, labels, options);
+  }, repeats);
+  const hardMs = median(() => semihard.tripletHardLoss(embeddings, labels, options), repeats);
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024; // before the Gram yardstick's B×B result
+  const gramMs = binding.benchmarkGram(B, args.dim, repeats, args.device);
+  process.stdout.write(
+    JSON.stringify({ B, semihardMs, hardMs, gramMs, peakRssMiB, loss: semi.loss, positivePairs: semi.positivePairs }) + '\n',
+  );
+}
+
+function parent(args) {
+  const semihard = require(path.join(root, 'dist', 'lib', 'index.js'));
+  const info = semihard.info();
+  const lines = [];
+  const say = (s) => {
+    lines.push(s);
+    process.stdout.write(s + '\n');
+  };
+  say(`semihard loss benchmark: D=${args.dim}, ${args.perClass} per class, ${args.threads} threads, device ${args.device}, LibTorch ${info.torchVersion}`);
+  say('fwd+bwd = one call (loss and gradient); ratio = fwd+bwd / one Gram product B×D·D×B in the same process;');
+  say('peak RSS = the whole Node process (LibTorch loaded: about 160 MiB), measured before the Gram product.');
+  say('');
+  say('| B | semi-hard ms | ratio | hard ms | ratio | Gram ms | peak RSS MiB |');
+  say('|---:|---:|---:|---:|---:|---:|---:|');
+  for (const B of args.sizes) {
+    const r = spawnSync(
+      process.execPath,
+      [__filename, '--child', String(B), '--dim', String(args.dim), '--per-class', String(args.perClass), '--threads', String(args.threads), '--device', args.device],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    if (r.status !== 0) {
+      say(`| ${B} | failed (exit ${r.status ?? r.signal}) | | | | | |`);
+      continue;
+    }
+    const m = JSON.parse(r.stdout.trim().split('\n').pop());
+    say(
+      `| ${B} | ${m.semihardMs.toFixed(2)} | ${(m.semihardMs / m.gramMs).toFixed(2)} | ${m.hardMs.toFixed(2)} | ${(m.hardMs / m.gramMs).toFixed(2)} | ${m.gramMs.toFixed(2)} | ${m.peakRssMiB.toFixed(0)} |`,
+    );
+  }
+}
+
+const args = parseArgs(process.argv.slice(2));
+if (args.child !== null) child(args);
+else parent(args);
