@@ -29,7 +29,71 @@ export interface NativeInfo {
   parallelBackend: string;
 }
 
+export type NativeBackbone = 'convnet' | 'resnet18' | 'resnet34';
+export type NativeFreeze = 'backbone' | 'none';
+
+/** Fully defaulted trainer options (lib/train.ts fills them). */
+export interface NativeTrainerOptions {
+  backbone: NativeBackbone;
+  dim: number;
+  lossKind: 'semihard' | 'hard';
+  margin: number;
+  soft: boolean;
+  distance: NativeDistance;
+  weightDecay: number;
+  gradClip: number;
+  augment: boolean;
+  device: NativeDevice;
+  seed: number;
+}
+
+export interface NativeStepReport {
+  /** Index of the step within this run() call. */
+  step: number;
+  loss: number;
+  lr: number;
+}
+
+export interface NativeRunResult {
+  losses: Float32Array;
+  lrs: Float64Array;
+  /** cancel() stopped the run before all steps. */
+  cancelled: boolean;
+}
+
+export interface NativeParameterInfo {
+  name: string;
+  group: 'head' | 'batchnorm' | 'backbone';
+  requiresGrad: boolean;
+  numel: number;
+}
+
+/** native/binding/trainer_binding.cc: one job at a time (else an ERR_SEMIHARD_BUSY error). */
+export interface NativeTrainer {
+  setData(
+    trainImages: Uint8Array,
+    trainLabels: Int32Array,
+    validImages: Uint8Array | null,
+    validLabels: Int32Array | null,
+    height: number,
+    width: number,
+  ): void;
+  beginPhase(freeze: NativeFreeze, maxLr: number, totalSteps: number): void;
+  /** Runs indices.length / batchSize steps off the event loop; `onStep` after each. */
+  run(mode: 'train' | 'valid', indices: Int32Array, batchSize: number, onStep?: (report: NativeStepReport) => void): Promise<NativeRunResult>;
+  /** Stops a run after its current step. */
+  cancel(): void;
+  /** Images: count × height × width, Uint8Array 0..255 or Float32Array 0..1. */
+  embed(images: Uint8Array | Float32Array, count: number): Promise<Float32Array>;
+  saveState(): Promise<Buffer>;
+  /** restoreOptimizer (default true): also the optimiser state and schedule position of the current phase. */
+  loadState(state: Uint8Array, restoreOptimizer?: boolean): Promise<void>;
+  parameterInfo(): NativeParameterInfo[];
+  getParameter(name: string): Float32Array;
+}
+
 export interface NativeBinding {
+  Trainer: new (options: NativeTrainerOptions) => NativeTrainer;
   tripletLoss(embeddings: Float32Array, dim: number, labels: NativeLabels, options: NativeLossOptions): NativeLossResult;
   tripletLossAsync(
     embeddings: Float32Array,

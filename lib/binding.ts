@@ -2,7 +2,7 @@
 // tests can inject a fake binding and native errors are rebuilt with the caller's stack.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { NativeBinding } from '../binding';
+import type { NativeBinding, NativeTrainer, NativeTrainerOptions } from '../binding';
 import { SemihardError, fromNative } from './errors';
 
 function packageRoot(): string {
@@ -25,6 +25,11 @@ function packageRoot(): string {
 /** Where the addon is looked for: $SEMIHARD_ADDON, else build/Release/semihard.node. */
 export function addonPath(): string {
   return process.env.SEMIHARD_ADDON ?? path.join(packageRoot(), 'build', 'Release', 'semihard.node');
+}
+
+/** semihard's own package.json version. */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function load(): NativeBinding {
@@ -63,51 +68,47 @@ function native(): NativeBinding {
   return loaded;
 }
 
+/** Calls `fn`, turning native errors (thrown or rejected) into the library's errors. */
+function translated<R>(fn: () => R, caller: Function): R {
+  let result: R;
+  try {
+    result = fn();
+  } catch (err) {
+    throw fromNative(err, caller);
+  }
+  if (result instanceof Promise) {
+    return result.catch((err: unknown) => {
+      throw fromNative(err, caller);
+    }) as R;
+  }
+  return result;
+}
+
+/** Every method of a native object, with errors translated. */
+function withTranslatedErrors<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(t, property) {
+      const value = Reflect.get(t, property) as unknown;
+      if (typeof value !== 'function') return value;
+      const wrapper = (...args: unknown[]): unknown => translated(() => (value as Function).apply(t, args), wrapper);
+      return wrapper;
+    },
+  });
+}
+
 /** The addon's functions, with native errors rethrown as the library's errors. */
-export const binding: NativeBinding = {
-  tripletLoss(...args) {
-    try {
-      return native().tripletLoss(...args);
-    } catch (err) {
-      throw fromNative(err, binding.tripletLoss);
-    }
-  },
-  async tripletLossAsync(...args) {
-    try {
-      return await native().tripletLossAsync(...args);
-    } catch (err) {
-      throw fromNative(err, binding.tripletLossAsync);
-    }
-  },
-  tripletLossFromDistances(...args) {
-    try {
-      return native().tripletLossFromDistances(...args);
-    } catch (err) {
-      throw fromNative(err, binding.tripletLossFromDistances);
-    }
-  },
-  async tripletLossFromDistancesAsync(...args) {
-    try {
-      return await native().tripletLossFromDistancesAsync(...args);
-    } catch (err) {
-      throw fromNative(err, binding.tripletLossFromDistancesAsync);
-    }
-  },
-  info() {
-    return native().info();
-  },
-  benchmarkGram(...args) {
-    try {
-      return native().benchmarkGram(...args);
-    } catch (err) {
-      throw fromNative(err, binding.benchmarkGram);
-    }
-  },
-  setNumThreads(threads) {
-    try {
-      native().setNumThreads(threads);
-    } catch (err) {
-      throw fromNative(err, binding.setNumThreads);
-    }
-  },
-};
+export const binding: Omit<NativeBinding, 'Trainer'> = withTranslatedErrors({
+  tripletLoss: (...args) => native().tripletLoss(...args),
+  tripletLossAsync: (...args) => native().tripletLossAsync(...args),
+  tripletLossFromDistances: (...args) => native().tripletLossFromDistances(...args),
+  tripletLossFromDistancesAsync: (...args) => native().tripletLossFromDistancesAsync(...args),
+  info: () => native().info(),
+  setNumThreads: (threads) => native().setNumThreads(threads),
+  benchmarkGram: (...args) => native().benchmarkGram(...args),
+} satisfies Omit<NativeBinding, 'Trainer'>);
+
+/** A native trainer whose errors are the library's errors. */
+export function createTrainer(options: NativeTrainerOptions): NativeTrainer {
+  const Trainer = native().Trainer;
+  return withTranslatedErrors(translated(() => new Trainer(options), createTrainer));
+}

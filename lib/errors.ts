@@ -5,7 +5,11 @@
 export type SemihardErrorCode =
   | 'ERR_SEMIHARD_LOAD' // the native addon could not be loaded
   | 'ERR_SEMIHARD_TORCH' // LibTorch reported a failure
-  | 'ERR_SEMIHARD_NATIVE'; // another native failure
+  | 'ERR_SEMIHARD_NATIVE' // another native failure
+  | 'ERR_SEMIHARD_DATA' // a data set is missing, unreadable or corrupt
+  | 'ERR_SEMIHARD_CHECKPOINT' // a checkpoint is corrupt, truncated or incompatible
+  | 'ERR_SEMIHARD_BUSY' // a trainer is already running a job
+  | 'ABORT_ERR'; // training was cancelled through its AbortSignal
 
 export class SemihardError extends Error {
   readonly code: SemihardErrorCode;
@@ -55,6 +59,7 @@ export function rangeErrorWithMessage(argument: string, message: string): RangeE
  * them here so that they carry the caller's JavaScript stack and the library's classes.
  */
 export function fromNative(error: unknown, caller: Function): Error {
+  if (error instanceof SemihardError) return error; // already ours (e.g. the addon failed to load)
   if (typeof error !== 'object' || error === null || typeof (error as Error).message !== 'string') {
     return new SemihardError('ERR_SEMIHARD_NATIVE', String(error));
   }
@@ -65,7 +70,8 @@ export function fromNative(error: unknown, caller: Function): Error {
     const Ctor = native.name === 'RangeError' ? RangeError : TypeError;
     out = decorate(new Ctor(native.message), native.argument ?? 'arguments');
   } else {
-    const code: SemihardErrorCode = native.code === 'ERR_SEMIHARD_TORCH' ? 'ERR_SEMIHARD_TORCH' : 'ERR_SEMIHARD_NATIVE';
+    const code: SemihardErrorCode =
+      native.code === 'ERR_SEMIHARD_TORCH' || native.code === 'ERR_SEMIHARD_BUSY' ? native.code : 'ERR_SEMIHARD_NATIVE';
     out = new SemihardError(code, native.message, { cause: native });
   }
   Error.captureStackTrace?.(out, caller);

@@ -44,3 +44,20 @@ export function info(): RuntimeInfo {
 export function setNumThreads(threads: number): void {
   binding.setNumThreads(positiveInteger(threads, 'threads'));
 }
+
+export { train, DEFAULT_PHASES } from './train';
+export type {
+  TrainConfig,
+  TrainResult,
+  ProgressEvent,
+  EpochEvent,
+  HistoryEntry,
+  PhaseConfig,
+  Backbone,
+  Freeze,
+  ResolvedTrainConfig,
+} from './train';
+export { loadModel } from './model';
+export type { Model } from './model';
+export { loadDataset, FASHION_MNIST_CLASSES } from './data/datasets';
+export type { DataSource, Dataset, ImageSet } from './data/datasets';

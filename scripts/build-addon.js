@@ -1,7 +1,7 @@
 'use strict';
 // `npm install` hook: builds build/Release/semihard.node with cmake-js against the LibTorch
-// that scripts/libtorch.js locates. Skips the build when the addon exists and was built
-// against the same LibTorch, unless --force.
+// that scripts/libtorch.js locates. The build is incremental; it starts clean when the
+// LibTorch differs from the last build's (recorded in build/libtorch.json) or with --force.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -9,7 +9,6 @@ const { spawnSync } = require('node:child_process');
 const { locateLibTorch } = require('./libtorch');
 
 const root = path.resolve(__dirname, '..');
-const addon = path.join(root, 'build', 'Release', 'semihard.node');
 const stamp = path.join(root, 'build', 'libtorch.json');
 
 function main() {
@@ -23,13 +22,10 @@ function main() {
   }
   process.stderr.write(`semihard: using LibTorch from ${torch.source}: ${torch.where}\n`);
   const previous = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8') : '';
-  if (!force && fs.existsSync(addon) && previous === JSON.stringify(torch)) {
-    process.stderr.write(`semihard: ${path.relative(root, addon)} is up to date\n`);
-    return;
-  }
+  const clean = force || (previous !== '' && previous !== JSON.stringify(torch));
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const jobs = String(Math.max(1, Math.min(os.availableParallelism ? os.availableParallelism() : 2, 4)));
-  const args = [cmakeJs, 'build', '--directory', root, '--parallel', jobs, ...torch.cmakeArgs];
+  const args = [cmakeJs, clean ? 'rebuild' : 'build', '--directory', root, '--parallel', jobs, ...torch.cmakeArgs];
   if (process.env.SEMIHARD_BUILD_CHECKS) args.push('--CDSEMIHARD_BUILD_CHECKS=ON');
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
   if (r.status !== 0) {

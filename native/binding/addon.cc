@@ -10,6 +10,7 @@
 #include "convert.h"
 #include "errors.h"
 #include "loss_binding.h"
+#include "trainer_binding.h"
 
 namespace semihard::binding {
 namespace {
@@ -49,6 +50,7 @@ Napi::Value benchmark_gram(const Napi::CallbackInfo& call) {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_loss_functions(env, exports);
+  register_trainer(env, exports);
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
   exports.Set("benchmarkGram", Napi::Function::New(env, benchmark_gram, "benchmarkGram"));

@@ -1,5 +1,6 @@
 #include "loss_binding.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -8,6 +9,7 @@
 #include "../core/triplet_loss.h"
 #include "convert.h"
 #include "errors.h"
+#include "task_worker.h"
 
 namespace semihard::binding {
 namespace {
@@ -90,31 +92,6 @@ LossJob parse_distances_job(const Napi::CallbackInfo& info) {
   return job;
 }
 
-class LossWorker : public Napi::AsyncWorker {
- public:
-  LossWorker(Napi::Env env, LossJob job)
-      : Napi::AsyncWorker(env, "semihard:loss"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      job_.run();
-    } catch (...) {
-      error_ = capture_current_exception();
-      SetError(error_.message);
-    }
-  }
-  void OnOK() override { deferred_.Resolve(job_.to_js(Env())); }
-  void OnError(const Napi::Error&) override { deferred_.Reject(to_js_error(Env(), error_).Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  LossJob job_;
-  CapturedError error_;
-};
-
 template <LossJob (*Parse)(const Napi::CallbackInfo&)>
 Napi::Value run_sync(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
@@ -127,10 +104,9 @@ Napi::Value run_sync(const Napi::CallbackInfo& info) {
 template <LossJob (*Parse)(const Napi::CallbackInfo&)>
 Napi::Value run_async(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
-    auto* worker = new LossWorker(info.Env(), Parse(info));
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
+    auto job = std::make_shared<LossJob>(Parse(info));
+    return TaskWorker::queue(
+        info.Env(), "semihard:loss", [job] { job->run(); }, [job](Napi::Env env) -> Napi::Value { return job->to_js(env); });
   });
 }
 

@@ -1,0 +1,340 @@
+#include "trainer_binding.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../core/device.h"
+#include "../core/errors.h"
+#include "../core/trainer.h"
+#include "convert.h"
+#include "errors.h"
+#include "task_worker.h"
+
+namespace semihard::binding {
+namespace {
+
+struct StepReport {
+  int64_t index;
+  float loss;
+  double lr;
+};
+
+// What a run of steps hands back to JS.
+struct RunOutcome {
+  std::vector<float> losses;
+  std::vector<double> lrs;
+  bool cancelled = false;
+};
+
+class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Trainer",
+                       {InstanceMethod("setData", &TrainerWrap::set_data),
+                        InstanceMethod("beginPhase", &TrainerWrap::begin_phase),
+                        InstanceMethod("run", &TrainerWrap::run),
+                        InstanceMethod("cancel", &TrainerWrap::cancel),
+                        InstanceMethod("embed", &TrainerWrap::embed),
+                        InstanceMethod("saveState", &TrainerWrap::save_state),
+                        InstanceMethod("loadState", &TrainerWrap::load_state),
+                        InstanceMethod("parameterInfo", &TrainerWrap::parameter_info),
+                        InstanceMethod("getParameter", &TrainerWrap::get_parameter)});
+  }
+
+  explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
+    Napi::Env env = info.Env();
+    guarded(env, [&]() -> Napi::Value {
+      if (!info[0].IsObject()) throw type_error(env, "options", "an object");
+      const Napi::Object o = info[0].As<Napi::Object>();
+      core::TrainerOptions options;
+      options.backbone = core::parse_backbone(string_option(env, o, "backbone"));
+      options.dim = integer_option(env, o, "dim");
+      const std::string kind = string_option(env, o, "lossKind");
+      options.loss.kind = kind == "hard" ? core::TripletKind::kHard : core::TripletKind::kSemiHard;
+      options.loss.margin = static_cast<float>(number_option(env, o, "margin"));
+      options.loss.soft = boolean_option(env, o, "soft");
+      options.loss.distance = core::parse_distance(string_option(env, o, "distance"));
+      options.weight_decay = number_option(env, o, "weightDecay");
+      options.grad_clip = number_option(env, o, "gradClip");
+      options.augment = boolean_option(env, o, "augment");
+      options.device = core::resolve_device(string_option(env, o, "device"));
+      options.seed = static_cast<uint64_t>(integer_option(env, o, "seed"));
+      trainer_ = std::make_unique<core::Trainer>(options);
+      return env.Undefined();
+    });
+  }
+
+ private:
+  void check_idle(Napi::Env env) const {
+    if (busy_) {
+      Napi::Error e = Napi::Error::New(env, "the trainer is busy with another job; await it first");
+      e.Set("code", Napi::String::New(env, "ERR_SEMIHARD_BUSY"));
+      throw e;
+    }
+  }
+
+  // Marks the trainer busy until the returned job finishes.
+  TaskWorker::Finally occupy() {
+    busy_ = true;
+    return [this] { busy_ = false; };
+  }
+
+  Napi::Value set_data(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      const int64_t height = positive_integer(env, info[4], "height");
+      const int64_t width = positive_integer(env, info[5], "width");
+      auto set = [&](const Napi::Value& images, const Napi::Value& labels, const std::string& name) {
+        core::ImageSet s;
+        s.labels = labels_to_tensor(env, labels, name + "Labels").to(torch::kInt64);
+        s.images = images_to_tensor(env, images, s.labels.numel(), height, width, name + "Images");
+        if (s.images.scalar_type() != torch::kUInt8) throw type_error(env, name + "Images", "a Uint8Array");
+        return s;
+      };
+      core::ImageSet train = set(info[0], info[1], "train");
+      core::ImageSet valid;
+      if (!info[2].IsNull() && !info[2].IsUndefined()) valid = set(info[2], info[3], "valid");
+      trainer_->set_data(std::move(train), std::move(valid));
+      return env.Undefined();
+    });
+  }
+
+  Napi::Value begin_phase(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      if (!info[0].IsString()) throw type_error(env, "freeze", "a string");
+      if (!info[1].IsNumber()) throw type_error(env, "maxLr", "a number");
+      const core::Freeze freeze = core::parse_freeze(info[0].As<Napi::String>().Utf8Value());
+      trainer_->begin_phase(freeze, info[1].As<Napi::Number>().DoubleValue(), positive_integer(env, info[2], "totalSteps"));
+      return env.Undefined();
+    });
+  }
+
+  // run(mode: 'train' | 'valid', indices: Int32Array, batchSize, onStep?) -> Promise<{ losses, lrs, cancelled }>
+  Napi::Value run(const Napi::CallbackInfo& info);
+
+  Napi::Value cancel(const Napi::CallbackInfo& info) {
+    cancel_ = true;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value embed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      const int64_t count = positive_integer(env, info[1], "count");
+      const int64_t height = trainer_->image_height(), width = trainer_->image_width();
+      if (height == 0) throw core::ArgumentError("model", "the model has no image size yet (no data, no state)");
+      auto images = std::make_shared<torch::Tensor>(images_to_tensor(env, info[0], count, height, width, "images"));
+      auto out = std::make_shared<torch::Tensor>();
+      return TaskWorker::queue(
+          env, "semihard:embed", [this, images, out] { *out = trainer_->embed(*images); },
+          [out](Napi::Env e) -> Napi::Value { return tensor_to_float32_array(e, *out); }, occupy(), Value());
+    });
+  }
+
+  Napi::Value save_state(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      auto bytes = std::make_shared<std::string>();
+      return TaskWorker::queue(
+          env, "semihard:save", [this, bytes] { *bytes = trainer_->save_state(); },
+          [bytes](Napi::Env e) -> Napi::Value { return Napi::Buffer<char>::Copy(e, bytes->data(), bytes->size()); },
+          occupy(), Value());
+    });
+  }
+
+  Napi::Value load_state(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+        throw type_error(env, "state", "a Buffer or Uint8Array");
+      }
+      const Napi::Uint8Array array = info[0].As<Napi::Uint8Array>();
+      auto bytes = std::make_shared<std::string>(reinterpret_cast<const char*>(array.Data()), array.ElementLength());
+      const bool restore_optimizer = !(info.Length() > 1 && info[1].IsBoolean()) || info[1].As<Napi::Boolean>().Value();
+      return TaskWorker::queue(
+          env, "semihard:load", [this, bytes, restore_optimizer] { trainer_->load_state(*bytes, restore_optimizer); },
+          [](Napi::Env e) -> Napi::Value { return e.Undefined(); }, occupy(), Value());
+    });
+  }
+
+  Napi::Value parameter_info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      const auto params = trainer_->model()->named_parameters();
+      const auto groups = trainer_->model()->parameter_groups();
+      Napi::Array out = Napi::Array::New(env, groups.size());
+      for (size_t i = 0; i < groups.size(); ++i) {
+        const torch::Tensor& p = params[groups[i].first];
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("name", groups[i].first);
+        o.Set("group", groups[i].second);
+        o.Set("requiresGrad", p.requires_grad());
+        o.Set("numel", static_cast<double>(p.numel()));
+        out.Set(static_cast<uint32_t>(i), o);
+      }
+      return out;
+    });
+  }
+
+  Napi::Value get_parameter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      if (!info[0].IsString()) throw type_error(env, "name", "a string");
+      const std::string name = info[0].As<Napi::String>().Utf8Value();
+      const auto params = trainer_->model()->named_parameters();
+      const torch::Tensor* p = params.find(name);
+      if (p == nullptr) throw core::ArgumentError("name", "no parameter named '" + name + "'");
+      return tensor_to_float32_array(env, p->detach().flatten());
+    });
+  }
+
+  std::unique_ptr<core::Trainer> trainer_;
+  std::atomic<bool> busy_{false};
+  std::atomic<bool> cancel_{false};
+
+  friend class RunWorker;
+};
+
+// Runs steps on a worker thread; each step's loss reaches JS through the progress queue.
+class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
+ public:
+  RunWorker(Napi::Env env, TrainerWrap* owner, Napi::Object self, bool train, torch::Tensor indices, int64_t batch,
+            Napi::Function on_step)
+      : Napi::AsyncProgressQueueWorker<StepReport>(env, "semihard:run"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        owner_(owner),
+        train_(train),
+        indices_(std::move(indices)),
+        batch_(batch) {
+    self_ = Napi::Persistent(self);
+    if (!on_step.IsEmpty()) on_step_ = Napi::Persistent(on_step);
+  }
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute(const ExecutionProgress& progress) override {
+    try {
+      const int64_t steps = indices_.numel() / batch_;
+      for (int64_t s = 0; s < steps; ++s) {
+        if (owner_->cancel_.exchange(false)) {
+          outcome_.cancelled = true;
+          return;
+        }
+        const torch::Tensor batch = indices_.narrow(0, s * batch_, batch_);
+        StepReport report{s, 0.0f, 0.0};
+        if (train_) {
+          const core::StepResult r = owner_->trainer_->train_step(batch);
+          report.loss = r.loss;
+          report.lr = r.lr;
+        } else {
+          report.loss = owner_->trainer_->valid_loss(batch);
+        }
+        outcome_.losses.push_back(report.loss);
+        outcome_.lrs.push_back(report.lr);
+        progress.Send(&report, 1);
+      }
+    } catch (...) {
+      error_ = capture_current_exception();
+      SetError(error_.message);
+    }
+  }
+
+  void OnProgress(const StepReport* data, size_t count) override {
+    if (on_step_.IsEmpty() || callback_failed_) return;
+    Napi::Env env = Env();
+    for (size_t i = 0; i < count; ++i) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("step", static_cast<double>(data[i].index));
+      o.Set("loss", data[i].loss);
+      o.Set("lr", data[i].lr);
+      try {
+        on_step_.Call({o});
+      } catch (const Napi::Error& e) {
+        callback_failed_ = true;
+        callback_error_ = Napi::Persistent(e.Value());
+        owner_->cancel_ = true;
+        return;
+      }
+    }
+  }
+
+  void OnOK() override {
+    owner_->busy_ = false;
+    owner_->cancel_ = false;
+    Napi::Env env = Env();
+    if (callback_failed_) {
+      deferred_.Reject(callback_error_.Value());
+      return;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Float32Array losses = Napi::Float32Array::New(env, outcome_.losses.size());
+    Napi::Float64Array lrs = Napi::Float64Array::New(env, outcome_.lrs.size());
+    for (size_t i = 0; i < outcome_.losses.size(); ++i) {
+      losses[i] = outcome_.losses[i];
+      lrs[i] = outcome_.lrs[i];
+    }
+    out.Set("losses", losses);
+    out.Set("lrs", lrs);
+    out.Set("cancelled", outcome_.cancelled);
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error&) override {
+    owner_->busy_ = false;
+    owner_->cancel_ = false;
+    deferred_.Reject(to_js_error(Env(), error_).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  TrainerWrap* owner_;
+  Napi::ObjectReference self_;
+  Napi::FunctionReference on_step_;
+  bool train_;
+  torch::Tensor indices_;
+  int64_t batch_;
+  RunOutcome outcome_;
+  CapturedError error_;
+  bool callback_failed_ = false;
+  Napi::ObjectReference callback_error_;
+};
+
+Napi::Value TrainerWrap::run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    check_idle(env);
+    if (!info[0].IsString()) throw type_error(env, "mode", "'train' or 'valid'");
+    const std::string mode = info[0].As<Napi::String>().Utf8Value();
+    if (mode != "train" && mode != "valid") throw core::ArgumentError("mode", "Expected 'train' or 'valid' for mode");
+    torch::Tensor indices = labels_to_tensor(env, info[1], "indices").to(torch::kInt64);
+    const int64_t batch = positive_integer(env, info[2], "batchSize");
+    if (indices.numel() % batch != 0) {
+      throw core::ArgumentError("indices", "Expected indices.length to be a multiple of batchSize");
+    }
+    Napi::Function on_step;
+    if (info.Length() > 3 && info[3].IsFunction()) on_step = info[3].As<Napi::Function>();
+    busy_ = true;
+    cancel_ = false;
+    auto* worker = new RunWorker(env, this, Value(), mode == "train", std::move(indices), batch, on_step);
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+}  // namespace
+
+void register_trainer(Napi::Env env, Napi::Object exports) { exports.Set("Trainer", TrainerWrap::define(env)); }
+
+}  // namespace semihard::binding

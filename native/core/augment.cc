@@ -1,0 +1,29 @@
+#include "augment.h"
+
+#include <torch/nn/functional/vision.h>
+
+#include <cmath>
+
+namespace semihard::core {
+
+torch::Tensor random_affine(const torch::Tensor& images, at::Generator& generator, const AffineRange& range) {
+  namespace F = torch::nn::functional;
+  const int64_t n = images.size(0);
+  const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
+  auto uniform = [&](double lo, double hi) { return torch::rand({n}, generator, cpu) * (hi - lo) + lo; };
+  const double max_angle = range.max_rotation_degrees * 3.14159265358979323846 / 180.0;
+  torch::Tensor angle = uniform(-max_angle, max_angle);
+  torch::Tensor scale = uniform(range.min_scale, range.max_scale);
+  // Normalised coordinates span [-1, 1]: a shift of t image sides is 2t.
+  torch::Tensor tx = uniform(-2.0 * range.max_translation, 2.0 * range.max_translation);
+  torch::Tensor ty = uniform(-2.0 * range.max_translation, 2.0 * range.max_translation);
+  torch::Tensor c = torch::cos(angle) / scale;
+  torch::Tensor s = torch::sin(angle) / scale;
+  torch::Tensor theta = torch::stack({torch::stack({c, -s, tx}, 1), torch::stack({s, c, ty}, 1)}, 1);
+  theta = theta.to(images.device());
+  torch::Tensor grid = F::affine_grid(theta, images.sizes(), /*align_corners=*/false);
+  return F::grid_sample(images, grid,
+                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kReflection).align_corners(false));
+}
+
+}  // namespace semihard::core

@@ -1,0 +1,51 @@
+// The embedding network of the recipe: a CNN cut before its classifier, then
+// Linear(features -> dim, bias=False) and L2 normalisation. Backbones: a small fast convnet
+// for 28 x 28 greyscale (the CPU default) and ResNet-18 / ResNet-34 adapted to small
+// greyscale inputs (3 x 3 stride-1 stem, no max-pool).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace semihard::core {
+
+enum class Backbone { kConvNet, kResNet18, kResNet34 };
+Backbone parse_backbone(const std::string& name);
+const char* backbone_name(Backbone backbone);
+
+// What learns: everything, or (phase 1 of the recipe) only the head and BatchNorm layers.
+enum class Freeze { kNone, kBackbone };
+Freeze parse_freeze(const std::string& name);
+
+// ResNet's basic block: two 3 x 3 convolutions with BatchNorm, identity or 1 x 1 shortcut.
+struct BasicBlockImpl : torch::nn::Module {
+  BasicBlockImpl(int64_t in_channels, int64_t out_channels, int64_t stride);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  torch::nn::Sequential shortcut{nullptr};  // empty: identity
+};
+TORCH_MODULE(BasicBlock);
+
+struct EmbeddingNetImpl : torch::nn::Module {
+  EmbeddingNetImpl(Backbone backbone, int64_t dim, int64_t in_channels = 1);
+
+  // images: N x C x H x W float32 (normalised) -> N x dim, each row of unit L2 norm.
+  torch::Tensor forward(const torch::Tensor& images);
+
+  // Sets requires_grad: kBackbone keeps the head and every BatchNorm parameter learning.
+  void set_freeze(Freeze freeze);
+  std::vector<torch::Tensor> trainable_parameters();
+  // The parameters' group: "head", "batchnorm" or "backbone", keyed like named_parameters().
+  std::vector<std::pair<std::string, std::string>> parameter_groups();
+
+  torch::nn::Sequential backbone{nullptr};
+  torch::nn::Linear head{nullptr};
+  int64_t features = 0;
+};
+TORCH_MODULE(EmbeddingNet);
+
+}  // namespace semihard::core
