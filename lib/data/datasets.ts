@@ -27,11 +27,10 @@ export interface Dataset {
 
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-/** Where Debian's dataset-fashion-mnist puts the files ($SEMIHARD_FASHION_MNIST_DIR first). */
+/** Where Fashion-MNIST is looked for: $SEMIHARD_FASHION_MNIST_DIR if set, else where Debian's dataset-fashion-mnist puts it. */
 export function fashionMnistDirs(): string[] {
-  const dirs = ['/usr/share/datasets/fashion-mnist'];
-  if (process.env.SEMIHARD_FASHION_MNIST_DIR) dirs.unshift(process.env.SEMIHARD_FASHION_MNIST_DIR);
-  return dirs;
+  const override = process.env.SEMIHARD_FASHION_MNIST_DIR;
+  return override ? [override] : ['/usr/share/datasets/fashion-mnist'];
 }
 
 const IDX_NAMES = {
