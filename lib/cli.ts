@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+// The `semihard` command line. It uses only the public API (./index).
+//
+// Libraries: commander (argument parsing, help, errors for unknown flags) and cli-progress
+// (a maintained, dependency-light progress bar that redraws in place and degrades to no
+// output when stdout is not a terminal with --json).
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { DEFAULT_PHASES, info, train, type EpochEvent, type PhaseConfig, type ProgressEvent, type TrainConfig } from './index';
+
+function number(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`'${value}' is not a number.`);
+  return n;
+}
+
+function integer(value: string): number {
+  const n = number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`'${value}' is not an integer.`);
+  return n;
+}
+
+interface TrainFlags {
+  data: string;
+  backbone: 'convnet' | 'resnet18' | 'resnet34';
+  dim: number;
+  loss: 'semihard' | 'hard';
+  margin: number;
+  distance: 'L2' | 'squared-L2' | 'angular';
+  soft?: boolean;
+  classes: number;
+  perClass: number;
+  sampler: 'balanced' | 'shuffled';
+  frozenEpochs: number;
+  frozenLr: number;
+  epochs: number;
+  lr: number;
+  seed: number;
+  device: 'cpu' | 'cuda' | 'auto';
+  threads?: number;
+  weightDecay: number;
+  gradClip: number;
+  augment: boolean;
+  checkpointDir: string;
+  resume?: boolean;
+  maxSteps?: number;
+  json?: boolean;
+}
+
+export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
+  const phases: PhaseConfig[] = [];
+  if (flags.frozenEpochs > 0) phases.push({ epochs: flags.frozenEpochs, maxLr: flags.frozenLr, freeze: 'backbone' });
+  if (flags.epochs > 0) phases.push({ epochs: flags.epochs, maxLr: flags.lr, freeze: 'none' });
+  const data = flags.data === 'mnist' || flags.data === 'fashion-mnist' ? flags.data : { idxDir: flags.data };
+  return {
+    data,
+    model: { backbone: flags.backbone, dim: flags.dim },
+    loss: { kind: flags.loss, margin: flags.margin, distance: flags.distance, ...(flags.loss === 'hard' ? { soft: !!flags.soft } : {}) },
+    batch: { classes: flags.classes, perClass: flags.perClass, sampler: flags.sampler },
+    phases,
+    seed: flags.seed,
+    device: flags.device,
+    threads: flags.threads,
+    weightDecay: flags.weightDecay,
+    gradClip: flags.gradClip,
+    augment: flags.augment,
+    checkpointDir: flags.checkpointDir,
+    resume: !!flags.resume,
+    maxSteps: flags.maxSteps,
+  };
+}
+
+function formatEpoch(e: EpochEvent, phases: number): string {
+  return `phase ${e.phase + 1}/${phases} epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)}, valid loss ${e.validLoss.toFixed(4)} (${e.seconds.toFixed(1)} s)`;
+}
+
+async function runTrain(flags: TrainFlags): Promise<number> {
+  const config = trainConfigFromFlags(flags);
+  const phases = config.phases!.length;
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort(new Error('interrupted (Ctrl-C)'));
+  process.once('SIGINT', onSigint);
+  let bar: SingleBar | null = null;
+  const quiet = !!flags.json;
+  if (!quiet) {
+    const i = info();
+    process.stderr.write(`semihard: LibTorch ${i.torchVersion}, ${i.cudaAvailable && flags.device !== 'cpu' ? 'CUDA' : 'CPU'}, ${flags.threads ?? i.threads} threads\n`);
+  }
+  const onProgress = (e: ProgressEvent): void => {
+    if (quiet) return;
+    if (!bar) {
+      bar = new SingleBar(
+        {
+          format: `phase ${e.phase + 1}/${phases} epoch ${e.epoch + 1} |{bar}| {value}/{total} loss {loss} lr {lr} {ips} img/s eta {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        Presets.shades_classic,
+      );
+      bar.start(e.steps, e.step - 1, { loss: '-', lr: '-', ips: '-' });
+    }
+    bar.update(e.step, { loss: e.loss.toFixed(4), lr: e.lr.toExponential(2), ips: e.imagesPerSecond.toFixed(0) });
+  };
+  const onEpoch = (e: EpochEvent): void => {
+    if (bar) {
+      bar.stop();
+      bar = null;
+    }
+    if (!quiet) process.stderr.write(`${formatEpoch(e, phases)}\n`);
+  };
+  const started = performance.now();
+  try {
+    const result = await train({ ...config, onProgress, onEpoch, signal: controller.signal });
+    const seconds = (performance.now() - started) / 1000;
+    if (quiet) {
+      process.stdout.write(`${JSON.stringify({ ...result, seconds }, null, 2)}\n`);
+    } else {
+      const last = result.history[result.history.length - 1];
+      process.stdout.write(
+        `\ntrained ${result.steps} steps in ${seconds.toFixed(1)} s${result.stoppedEarly ? ' (stopped by --max-steps)' : ''}\n` +
+          (last ? `final valid loss ${last.validLoss.toFixed(4)}\n` : '') +
+          `checkpoint: ${result.checkpoint}\n`,
+      );
+    }
+    return 0;
+  } catch (err) {
+    (bar as SingleBar | null)?.stop();
+    const e = err as Error & { code?: string };
+    if (e.code === 'ABORT_ERR') {
+      process.stderr.write(`\n${e.message}\nresume with the same command and --resume\n`);
+      return 130;
+    }
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('semihard')
+    .description('Semi-hard triplet loss embeddings (TensorFlow Addons semantics) on LibTorch')
+    .showHelpAfterError();
+  const frozen = DEFAULT_PHASES[0];
+  const unfrozen = DEFAULT_PHASES[1];
+  program
+    .command('train')
+    .description('train an embedding CNN with the semi-hard (or hard) triplet loss, in two phases')
+    .option('--data <source>', "'mnist' (embedded), 'fashion-mnist' (Debian's), or a folder of MNIST-format IDX files", 'mnist')
+    .addOption(new Option('--backbone <name>', 'CNN backbone').choices(['convnet', 'resnet18', 'resnet34']).default('convnet'))
+    .option('--dim <n>', 'embedding width', integer, 128)
+    .addOption(new Option('--loss <kind>', 'triplet loss').choices(['semihard', 'hard']).default('semihard'))
+    .option('--margin <m>', 'margin', number, 1.0)
+    .addOption(new Option('--distance <d>', 'distance').choices(['L2', 'squared-L2', 'angular']).default('L2'))
+    .option('--soft', 'soft-margin hard loss (with --loss hard)')
+    .option('--classes <P>', 'classes per batch', integer, 8)
+    .option('--per-class <K>', 'samples per class per batch', integer, 16)
+    .addOption(new Option('--sampler <kind>', 'batch sampler').choices(['balanced', 'shuffled']).default('balanced'))
+    .option('--frozen-epochs <n>', 'phase 1 epochs: only the head and BatchNorm learn (0 skips it)', integer, frozen.epochs)
+    .option('--frozen-lr <lr>', 'phase 1 peak learning rate', number, frozen.maxLr)
+    .option('--epochs <n>', 'phase 2 epochs: everything learns (0 skips it)', integer, unfrozen.epochs)
+    .option('--lr <lr>', 'phase 2 peak learning rate (one-cycle)', number, unfrozen.maxLr)
+    .option('--seed <n>', 'seed of the data split, batches, augmentation and initial weights', integer, 0)
+    .addOption(new Option('--device <d>', 'where to train').choices(['cpu', 'cuda', 'auto']).default('auto'))
+    .option('--threads <n>', 'CPU threads', integer)
+    .option('--weight-decay <w>', 'AdamW weight decay', number, 0.01)
+    .option('--grad-clip <norm>', 'clip the global gradient norm (0: off)', number, 0)
+    .option('--no-augment', 'no random affine augmentation')
+    .option('--checkpoint-dir <dir>', 'where checkpoints go (last.ckpt)', 'semihard-checkpoints')
+    .option('--resume', 'continue from <checkpoint-dir>/last.ckpt')
+    .option('--max-steps <n>', 'stop after this many training steps in all', integer)
+    .option('--json', 'print the result as JSON on stdout, no progress output')
+    .action(async (flags: TrainFlags) => {
+      process.exitCode = await runTrain(flags);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`semihard: ${e.message}\n`);
+    process.exitCode = e.name === 'TypeError' || e.name === 'RangeError' ? 2 : 1;
+  }
+}
+
+if (require.main === module) void main(process.argv);

@@ -1,0 +1,73 @@
+// The `semihard` command line, spawned as a user runs it (dist/lib/cli.js, built by npm install).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadDataset } from '../lib/data/datasets';
+import { writeIdxDir } from './helpers/idx';
+
+const cli = path.join(__dirname, '..', 'dist', 'lib', 'cli.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-cli-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function run(...args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120000 });
+}
+
+describe('semihard CLI', () => {
+  const dir = path.join(tmp, 'digits');
+  beforeAll(() => {
+    const m = loadDataset('mnist', 0);
+    const n = 200;
+    writeIdxDir(
+      dir,
+      {
+        train: { images: m.train.images.subarray(0, n * 784), labels: m.train.labels.subarray(0, n) },
+        test: { images: m.valid.images.subarray(0, 60 * 784), labels: m.valid.labels.subarray(0, 60) },
+      },
+      28,
+      false,
+    );
+  });
+
+  it('trains with --json: exit 0, a JSON result, a checkpoint', () => {
+    const ckpt = path.join(tmp, 'ck');
+    const r = run('train', '--data', dir, '--max-steps', '3', '--classes', '4', '--per-class', '4', '--dim', '8', '--device', 'cpu', '--checkpoint-dir', ckpt, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { steps: number; stoppedEarly: boolean; checkpoint: string; history: unknown[] };
+    expect(out).toMatchObject({ steps: 3, stoppedEarly: true, checkpoint: path.join(ckpt, 'last.ckpt') });
+    expect(fs.existsSync(out.checkpoint)).toBe(true);
+    const resumed = run('train', '--data', dir, '--max-steps', '5', '--classes', '4', '--per-class', '4', '--dim', '8', '--device', 'cpu', '--checkpoint-dir', ckpt, '--json', '--resume');
+    expect(resumed.status).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ steps: 2 });
+  });
+
+  it('prints epochs and a summary without --json', () => {
+    const r = run('train', '--data', dir, '--max-steps', '2', '--classes', '4', '--per-class', '4', '--dim', '8', '--device', 'cpu', '--checkpoint-dir', path.join(tmp, 'ck2'));
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/phase 1\/2 epoch 1: train loss \d\.\d{4}, valid loss \d\.\d{4}/);
+    expect(r.stdout).toMatch(/trained 2 steps .*\n.*final valid loss/);
+  });
+
+  it('exits 2 on a bad value, naming it', () => {
+    const r = run('train', '--data', dir, '--classes', '0', '--checkpoint-dir', path.join(tmp, 'ck3'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/config\.batch\.classes/);
+  });
+
+  it('exits 1 on missing data, saying what is missing', () => {
+    const r = run('train', '--data', path.join(tmp, 'nothing-here'), '--checkpoint-dir', path.join(tmp, 'ck4'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/lacks train-images-idx3-ubyte/);
+  });
+
+  it('rejects malformed flags before doing anything', () => {
+    const r = run('train', '--dim', 'wide');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/'wide' is not a number/);
+    const u = run('train', '--epoch', '3');
+    expect(u.status).not.toBe(0);
+    expect(u.stderr).toMatch(/unknown option '--epoch'/);
+  });
+});

@@ -1,0 +1,71 @@
+// train()'s configuration: defaults, and every bad value a clear TypeError/RangeError.
+import { resolveTrainConfig, DEFAULT_PHASES } from '../lib/train';
+import * as path from 'node:path';
+
+describe('resolveTrainConfig', () => {
+  it('fills every default', () => {
+    const c = resolveTrainConfig({ data: 'mnist' });
+    expect(c).toMatchObject({
+      data: 'mnist',
+      model: { backbone: 'convnet', dim: 128 },
+      loss: { kind: 'semihard', margin: 1, distance: 'L2', soft: false },
+      batch: { classes: 8, perClass: 16, sampler: 'balanced' },
+      phases: DEFAULT_PHASES,
+      seed: 0,
+      device: 'auto',
+      threads: null,
+      weightDecay: 0.01,
+      gradClip: 0,
+      augment: true,
+      checkpointDir: path.resolve('semihard-checkpoints'),
+      resume: false,
+      maxSteps: null,
+    });
+    expect(DEFAULT_PHASES).toEqual([
+      { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
+      { epochs: 4, maxLr: 1e-3, freeze: 'none' },
+    ]);
+  });
+
+  it('resolves an IDX folder to an absolute path', () => {
+    expect(resolveTrainConfig({ data: { idxDir: 'some/dir' } }).data).toEqual({ idxDir: path.resolve('some/dir') });
+  });
+
+  const table: [string, unknown, 'TypeError' | 'RangeError', string][] = [
+    ['no config', undefined, 'TypeError', 'config'],
+    ['unknown data name', { data: 'cifar' }, 'RangeError', 'config.data'],
+    ['data of a wrong type', { data: 3 }, 'TypeError', 'config.data'],
+    ['empty idxDir', { data: { idxDir: '' } }, 'TypeError', 'config.data.idxDir'],
+    ['misspelt key', { data: 'mnist', epochs: 3 }, 'TypeError', 'config.epochs'],
+    ['unknown backbone', { data: 'mnist', model: { backbone: 'vgg' } }, 'RangeError', 'config.model.backbone'],
+    ['dim 0', { data: 'mnist', model: { dim: 0 } }, 'RangeError', 'config.model.dim'],
+    ['margin NaN', { data: 'mnist', loss: { margin: NaN } }, 'RangeError', 'config.loss.margin'],
+    ['soft with semihard', { data: 'mnist', loss: { soft: true } }, 'TypeError', 'config.loss.soft'],
+    ['unknown distance', { data: 'mnist', loss: { distance: 'cosine' } }, 'RangeError', 'config.loss.distance'],
+    ['batch classes 1.5', { data: 'mnist', batch: { classes: 1.5 } }, 'RangeError', 'config.batch.classes'],
+    ['perClass a string', { data: 'mnist', batch: { perClass: '4' } }, 'TypeError', 'config.batch.perClass'],
+    ['no phases', { data: 'mnist', phases: [] }, 'RangeError', 'config.phases'],
+    ['phases not an array', { data: 'mnist', phases: {} }, 'TypeError', 'config.phases'],
+    ['phase epochs 0', { data: 'mnist', phases: [{ epochs: 0, maxLr: 1e-3, freeze: 'none' }] }, 'RangeError', 'config.phases[0].epochs'],
+    ['phase lr negative', { data: 'mnist', phases: [{ epochs: 1, maxLr: -1, freeze: 'none' }] }, 'RangeError', 'config.phases[0].maxLr'],
+    ['phase freeze unknown', { data: 'mnist', phases: [{ epochs: 1, maxLr: 1e-3, freeze: 'head' }] }, 'RangeError', 'config.phases[0].freeze'],
+    ['negative seed', { data: 'mnist', seed: -1 }, 'RangeError', 'config.seed'],
+    ['device tpu', { data: 'mnist', device: 'tpu' }, 'RangeError', 'config.device'],
+    ['threads 0', { data: 'mnist', threads: 0 }, 'RangeError', 'config.threads'],
+    ['negative weight decay', { data: 'mnist', weightDecay: -0.1 }, 'RangeError', 'config.weightDecay'],
+    ['augment a string', { data: 'mnist', augment: 'yes' }, 'TypeError', 'config.augment'],
+    ['maxSteps 0', { data: 'mnist', maxSteps: 0 }, 'RangeError', 'config.maxSteps'],
+    ['onProgress not a function', { data: 'mnist', onProgress: 1 }, 'TypeError', 'config.onProgress'],
+    ['signal not an AbortSignal', { data: 'mnist', signal: {} }, 'TypeError', 'config.signal'],
+  ];
+  it.each(table)('%s', (_name, config, errorName, argument) => {
+    let caught: unknown;
+    try {
+      resolveTrainConfig(config);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ name: errorName, argument, code: 'ERR_SEMIHARD_ARGUMENT' });
+    expect((caught as Error).message).toContain(argument);
+  });
+});
