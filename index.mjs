@@ -13,5 +13,10 @@ export const {
   SemihardError,
   info,
   setNumThreads,
+  train,
+  loadModel,
+  loadDataset,
+  DEFAULT_PHASES,
+  FASHION_MNIST_CLASSES,
 } = semihard;
 export default semihard;

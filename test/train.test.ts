@@ -208,6 +208,23 @@ describe('phase 1 freezing', () => {
     }
   });
 
+  it.each(['resnet18', 'resnet34'] as const)('%s (small-input stem) trains a step and embeds 28×28 digits', async (backbone) => {
+    const trainer = createTrainer({
+      backbone, dim: 16, lossKind: 'semihard', margin: 1, soft: false, distance: 'L2',
+      weightDecay: 0.01, gradClip: 0, augment: true, device: 'cpu', seed: 5,
+    });
+    const set = take(mnist.train, 2);
+    trainer.setData(set.images, Int32Array.from(set.labels), null, null, 28, 28);
+    const groups = trainer.parameterInfo();
+    expect(groups.filter((p) => p.name.includes('shortcut') && p.group === 'batchnorm').length).toBeGreaterThan(0);
+    expect(groups.find((p) => p.name === 'head.weight')).toMatchObject({ group: 'head', numel: 512 * 16 });
+    trainer.beginPhase('backbone', 1e-2, 1);
+    const r = await trainer.run('train', Int32Array.from({ length: 8 }, (_, i) => i * 2), 8);
+    expect(Number.isFinite(r.losses[0])).toBe(true);
+    const e = await trainer.embed(set.images.subarray(0, 3 * 784), 3);
+    expect(e.length).toBe(3 * 16);
+  });
+
   it('one job at a time: a second call while a run is going is an ERR_SEMIHARD_BUSY error', async () => {
     const trainer = createTrainer({
       backbone: 'convnet', dim: 8, lossKind: 'hard', margin: 1, soft: true, distance: 'angular',
