@@ -76,8 +76,9 @@ function translated<R>(fn: () => R, caller: Function): R {
   } catch (err) {
     throw fromNative(err, caller);
   }
-  if (result instanceof Promise) {
-    return result.catch((err: unknown) => {
+  // A thenable, not instanceof Promise: the addon's promises may belong to another realm.
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+    return (result as unknown as Promise<unknown>).then(undefined, (err: unknown) => {
       throw fromNative(err, caller);
     }) as R;
   }
