@@ -92,8 +92,34 @@ export interface NativeTrainer {
   getParameter(name: string): Float32Array;
 }
 
+export interface NativeMetrics {
+  knnAccuracy: number;
+  linearAccuracy: number;
+  precisionAt1: number;
+  rPrecision: number;
+  mapAtR: number;
+  retrievalQueries: number;
+  perClass: { label: number; knnAccuracy: number; count: number }[];
+}
+
 export interface NativeBinding {
   Trainer: new (options: NativeTrainerOptions) => NativeTrainer;
+  evaluateEmbeddings(
+    trainX: Float32Array,
+    trainY: NativeLabels,
+    validX: Float32Array,
+    validY: NativeLabels,
+    dim: number,
+    k: number,
+    device: NativeDevice,
+  ): Promise<NativeMetrics>;
+  /** N × 2, row-major. */
+  projectEmbeddings(
+    x: Float32Array,
+    dim: number,
+    method: 'pca' | 'tsne',
+    options?: { perplexity?: number; iterations?: number },
+  ): Promise<Float32Array>;
   tripletLoss(embeddings: Float32Array, dim: number, labels: NativeLabels, options: NativeLossOptions): NativeLossResult;
   tripletLossAsync(
     embeddings: Float32Array,

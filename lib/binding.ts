@@ -106,6 +106,8 @@ export const binding: Omit<NativeBinding, 'Trainer'> = withTranslatedErrors({
   info: () => native().info(),
   setNumThreads: (threads) => native().setNumThreads(threads),
   benchmarkGram: (...args) => native().benchmarkGram(...args),
+  evaluateEmbeddings: (...args) => native().evaluateEmbeddings(...args),
+  projectEmbeddings: (...args) => native().projectEmbeddings(...args),
 } satisfies Omit<NativeBinding, 'Trainer'>);
 
 /** A native trainer whose errors are the library's errors. */

@@ -6,7 +6,23 @@
 // output when stdout is not a terminal with --json).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { DEFAULT_PHASES, info, train, type EpochEvent, type PhaseConfig, type ProgressEvent, type TrainConfig } from './index';
+import * as path from 'node:path';
+import {
+  DEFAULT_PHASES,
+  evaluate,
+  info,
+  loadDataset,
+  loadModel,
+  plotEmbeddings,
+  train,
+  type EpochEvent,
+  type Metrics,
+  type Model,
+  type PhaseConfig,
+  type ProgressEvent,
+  type TrainConfig,
+} from './index';
+import { writeFileAtomic } from './checkpoint';
 
 function number(value: string): number {
   const n = Number(value);
@@ -137,6 +153,89 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   }
 }
 
+interface EvalFlags {
+  checkpoint: string;
+  data?: string;
+  k: number;
+  device: 'cpu' | 'cuda' | 'auto';
+  plot?: string;
+  method: 'tsne' | 'pca';
+  maxPoints: number;
+  out?: string;
+  json?: boolean;
+}
+
+async function embedAll(model: Model, images: Uint8Array, count: number, label: string, quiet: boolean): Promise<Float32Array> {
+  const pixels = model.height * model.width;
+  const out = new Float32Array(count * model.dim);
+  const chunk = 2048;
+  const bar = quiet ? null : new SingleBar({ format: `embedding ${label} |{bar}| {value}/{total} images`, stream: process.stderr, clearOnComplete: true }, Presets.shades_classic);
+  bar?.start(count, 0);
+  for (let start = 0; start < count; start += chunk) {
+    const n = Math.min(chunk, count - start);
+    out.set(await model.embed(images.subarray(start * pixels, (start + n) * pixels), n), start * model.dim);
+    bar?.update(start + n);
+  }
+  bar?.stop();
+  return out;
+}
+
+export function formatMetrics(m: Metrics, classNames: string[], k: number): string {
+  const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
+  const lines = [
+    `kNN accuracy (k=${k})   ${pct(m.knnAccuracy)}`,
+    `linear accuracy        ${pct(m.linearAccuracy)}`,
+    `precision@1            ${pct(m.precisionAt1)}`,
+    `R-precision            ${pct(m.rPrecision)}`,
+    `MAP@R                  ${pct(m.mapAtR)}`,
+    '',
+    'class                  kNN accuracy   count',
+    ...m.perClass.map((c) => `${(classNames[c.label] ?? String(c.label)).padEnd(22)} ${pct(c.knnAccuracy).padStart(12)}   ${String(c.count).padStart(5)}`),
+  ];
+  return lines.join('\n');
+}
+
+async function runEval(flags: EvalFlags): Promise<number> {
+  const quiet = !!flags.json;
+  const model = await loadModel(flags.checkpoint, { device: flags.device });
+  const config = model.checkpoint.config;
+  const data = flags.data === undefined ? config.data : flags.data === 'mnist' || flags.data === 'fashion-mnist' ? flags.data : { idxDir: flags.data };
+  const dataset = loadDataset(data, config.seed);
+  const train = await embedAll(model, dataset.train.images, dataset.train.count, 'train', quiet);
+  const valid = await embedAll(model, dataset.valid.images, dataset.valid.count, 'valid', quiet);
+  const started = performance.now();
+  const metrics = await evaluate(
+    { train: { embeddings: train, labels: dataset.train.labels, dim: model.dim }, valid: { embeddings: valid, labels: dataset.valid.labels, dim: model.dim } },
+    { k: flags.k, device: flags.device },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const out = flags.out ?? path.join(path.dirname(path.resolve(flags.checkpoint)), 'metrics.json');
+  const report = { checkpoint: path.resolve(flags.checkpoint), data: dataset.name, k: flags.k, ...metrics, classNames: dataset.classNames, seconds };
+  await writeFileAtomic(out, Buffer.from(`${JSON.stringify(report, null, 2)}\n`));
+  let plot: string | undefined;
+  if (flags.plot) {
+    if (!quiet) process.stderr.write(`drawing ${flags.method === 'tsne' ? 't-SNE' : 'PCA'} of ${Math.min(dataset.valid.count, flags.maxPoints)} validation embeddings...\n`);
+    const r = await plotEmbeddings(
+      { embeddings: valid, labels: dataset.valid.labels, dim: model.dim },
+      {
+        out: flags.plot,
+        method: flags.method,
+        maxPoints: flags.maxPoints,
+        title: `${dataset.name}: ${flags.method === 'tsne' ? 't-SNE' : 'PCA'} of validation embeddings`,
+        classNames: dataset.classNames,
+        seed: config.seed,
+      },
+    );
+    plot = r.file;
+  }
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify({ ...report, metricsFile: out, plot }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${formatMetrics(metrics, dataset.classNames, flags.k)}\n\nmetrics: ${out}\n${plot ? `picture: ${plot}\n` : ''}`);
+  }
+  return 0;
+}
+
 export function buildProgram(): Command {
   const program = new Command('semihard')
     .description('Semi-hard triplet loss embeddings (TensorFlow Addons semantics) on LibTorch')
@@ -172,6 +271,21 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON on stdout, no progress output')
     .action(async (flags: TrainFlags) => {
       process.exitCode = await runTrain(flags);
+    });
+  program
+    .command('eval')
+    .description('embed the train and validation sets with a trained model; kNN, linear and retrieval metrics; optional picture')
+    .requiredOption('--checkpoint <file>', 'a training checkpoint (last.ckpt)')
+    .option('--data <source>', "data set (default: the one the model was trained on): 'mnist', 'fashion-mnist' or an IDX folder")
+    .option('--k <n>', 'neighbours for kNN accuracy', integer, 5)
+    .addOption(new Option('--device <d>', 'where to compute').choices(['cpu', 'cuda', 'auto']).default('auto'))
+    .option('--plot <file>', 'write a picture of the validation embeddings (.png or .svg)')
+    .addOption(new Option('--method <m>', 'projection for --plot').choices(['tsne', 'pca']).default('tsne'))
+    .option('--max-points <n>', 'points in the picture at most', integer, 10000)
+    .option('--out <file>', 'metrics JSON (default: metrics.json beside the checkpoint)')
+    .option('--json', 'print the metrics as JSON on stdout, no progress output')
+    .action(async (flags: EvalFlags) => {
+      process.exitCode = await runEval(flags);
     });
   return program;
 }

@@ -9,7 +9,7 @@ import { loadDataset, type DataSource, type Dataset } from './data/datasets';
 import { balancedEpoch, shuffledEpoch, validationBatches, type BatchPlan } from './data/sampler';
 import { SemihardError, rangeError, typeError } from './errors';
 import type { Device, Distance } from './loss';
-import { booleanOption, checkKnownKeys, finiteNumber, isPlainObject, oneOf, optionsObject, positiveInteger } from './validate';
+import { booleanOption, checkKnownKeys, finiteNumber, isPlainObject, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from './validate';
 import * as fs from 'node:fs';
 
 export type Backbone = 'convnet' | 'resnet18' | 'resnet34';
@@ -177,9 +177,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
     if (value !== undefined && typeof value !== 'function') throw typeError(`config.${key}`, 'a function', value);
   }
   if (c.signal !== undefined && !(c.signal instanceof AbortSignal)) throw typeError('config.signal', 'an AbortSignal', c.signal);
-  const seed = c.seed === undefined ? 0 : c.seed;
-  if (typeof seed !== 'number') throw typeError('config.seed', 'a non-negative integer', seed);
-  if (!Number.isSafeInteger(seed) || seed < 0) throw rangeError('config.seed', 'a non-negative integer', seed);
+  const seed = nonNegativeInteger(c.seed, 'config.seed', 0);
   const nonNegative = (value: unknown, name: string, fallback: number): number => {
     const v = finiteNumber(value, name, fallback);
     if (v < 0) throw rangeError(name, 'a non-negative number', value);

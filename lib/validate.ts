@@ -26,6 +26,13 @@ export function positiveInteger(value: unknown, argument: string): number {
   return value;
 }
 
+export function nonNegativeInteger(value: unknown, argument: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw typeError(argument, 'a non-negative integer', value);
+  if (!Number.isSafeInteger(value) || value < 0) throw rangeError(argument, 'a non-negative integer', value);
+  return value;
+}
+
 export function finiteNumber(value: unknown, argument: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') throw typeError(argument, 'a finite number', value);

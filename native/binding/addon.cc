@@ -9,6 +9,7 @@
 #include "../core/gram_baseline.h"
 #include "convert.h"
 #include "errors.h"
+#include "evaluation_binding.h"
 #include "loss_binding.h"
 #include "trainer_binding.h"
 
@@ -51,6 +52,7 @@ Napi::Value benchmark_gram(const Napi::CallbackInfo& call) {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_loss_functions(env, exports);
   register_trainer(env, exports);
+  register_evaluation_functions(env, exports);
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
   exports.Set("benchmarkGram", Napi::Function::New(env, benchmark_gram, "benchmarkGram"));

@@ -19,6 +19,9 @@ describe('raw addon surface', () => {
       'info',
       'setNumThreads',
       'benchmarkGram',
+      'evaluateEmbeddings',
+      'projectEmbeddings',
+      'Trainer',
     ]) {
       expect(typeof (addon as unknown as Record<string, unknown>)[name]).toBe('function');
     }

@@ -1,0 +1,76 @@
+// evaluate(): how good embeddings are (kNN and linear accuracy, retrieval metrics).
+// Validation here; the numerics in native/core/metrics.cc.
+import type { NativeLabels } from '../binding';
+import { binding } from './binding';
+import { rangeErrorWithMessage, typeError } from './errors';
+import { toNativeLabels, type Device, type Labels } from './loss';
+import { checkKnownKeys, oneOf, optionsObject, positiveInteger } from './validate';
+
+export interface EmbeddingSet {
+  /** Row-major count × dim. */
+  embeddings: Float32Array;
+  labels: Labels;
+  dim: number;
+}
+
+export interface Metrics {
+  /** Majority vote of the k nearest train embeddings (Euclidean); a tie goes to the nearest tied class. */
+  knnAccuracy: number;
+  /** Multinomial logistic regression fitted on the train embeddings, scored on valid. */
+  linearAccuracy: number;
+  /** Musgrave et al. 2020, valid against valid, query excluded. */
+  precisionAt1: number;
+  rPrecision: number;
+  mapAtR: number;
+  /** Valid samples that have another of their class (the retrieval metrics' queries). */
+  retrievalQueries: number;
+  perClass: { label: number; knnAccuracy: number; count: number }[];
+}
+
+export interface EvaluateOptions {
+  k?: number;
+  device?: Device;
+}
+
+export interface CheckedSet {
+  embeddings: Float32Array;
+  labels: NativeLabels;
+  dim: number;
+  count: number;
+}
+
+export function checkEmbeddingSet(set: unknown, name: string): CheckedSet {
+  const s = optionsObject(set, name, true);
+  checkKnownKeys(s, ['embeddings', 'labels', 'dim'], name);
+  if (!(s.embeddings instanceof Float32Array)) throw typeError(`${name}.embeddings`, 'a Float32Array', s.embeddings);
+  const dim = positiveInteger(s.dim, `${name}.dim`);
+  if (s.embeddings.length % dim !== 0) {
+    throw rangeErrorWithMessage(
+      `${name}.embeddings`,
+      `Expected ${name}.embeddings.length to be a multiple of ${name}.dim (${dim}) but received length ${s.embeddings.length}`,
+    );
+  }
+  const count = s.embeddings.length / dim;
+  if (count === 0) throw rangeErrorWithMessage(`${name}.embeddings`, `Expected at least one embedding in ${name} but it is empty`);
+  const labels = toNativeLabels(s.labels);
+  if (labels.length !== count) {
+    throw rangeErrorWithMessage(`${name}.labels`, `Expected ${count} labels in ${name} (one per embedding) but received ${labels.length}`);
+  }
+  return { embeddings: s.embeddings, labels, dim, count };
+}
+
+/** kNN and linear accuracy of valid against train, and retrieval metrics within valid. */
+export async function evaluate(sets: { train: EmbeddingSet; valid: EmbeddingSet }, options?: EvaluateOptions): Promise<Metrics> {
+  const s = optionsObject(sets, 'sets', true);
+  checkKnownKeys(s, ['train', 'valid'], 'sets');
+  const train = checkEmbeddingSet(s.train, 'sets.train');
+  const valid = checkEmbeddingSet(s.valid, 'sets.valid');
+  if (train.dim !== valid.dim) {
+    throw rangeErrorWithMessage('sets.valid.dim', `Expected sets.valid.dim to equal sets.train.dim (${train.dim}) but received ${valid.dim}`);
+  }
+  const o = optionsObject(options, 'options', false);
+  checkKnownKeys(o, ['k', 'device'], 'options');
+  const k = o.k === undefined ? 5 : positiveInteger(o.k, 'options.k');
+  const device = oneOf(o.device, 'options.device', ['cpu', 'cuda', 'auto'] as const, 'auto');
+  return binding.evaluateEmbeddings(train.embeddings, train.labels, valid.embeddings, valid.labels, train.dim, k, device);
+}
