@@ -68,6 +68,16 @@ export interface NativeParameterInfo {
   numel: number;
 }
 
+export interface NativeLrFindResult {
+  lrs: Float64Array;
+  losses: Float64Array;
+  smoothed: Float64Array;
+  /** Steepest descent of the smoothed loss against log(lr); 0 when fewer than 3 steps ran. */
+  suggestion: number;
+  /** Stopped because the smoothed loss exceeded 4× its minimum. */
+  diverged: boolean;
+}
+
 /** native/binding/trainer_binding.cc: one job at a time (else an ERR_SEMIHARD_BUSY error). */
 export interface NativeTrainer {
   setData(
@@ -88,6 +98,8 @@ export interface NativeTrainer {
   saveState(): Promise<Buffer>;
   /** restoreOptimizer (default true): also the optimiser state and schedule position of the current phase. */
   loadState(state: Uint8Array, restoreOptimizer?: boolean): Promise<void>;
+  /** The learning-rate range test over `indices` (steps × batchSize); the trainer is left as it was. */
+  lrFind(indices: Int32Array, batchSize: number, freeze: NativeFreeze, startLr: number, endLr: number): Promise<NativeLrFindResult>;
   parameterInfo(): NativeParameterInfo[];
   getParameter(name: string): Float32Array;
 }

@@ -13,7 +13,9 @@ import {
   info,
   loadDataset,
   loadModel,
+  lrFind,
   plotEmbeddings,
+  plotHistory,
   train,
   type EpochEvent,
   type Metrics,
@@ -236,6 +238,48 @@ async function runEval(flags: EvalFlags): Promise<number> {
   return 0;
 }
 
+interface LrFindFlags {
+  data: string;
+  backbone: 'convnet' | 'resnet18' | 'resnet34';
+  dim: number;
+  classes: number;
+  perClass: number;
+  freeze: 'backbone' | 'none';
+  startLr: number;
+  endLr: number;
+  steps: number;
+  seed: number;
+  device: 'cpu' | 'cuda' | 'auto';
+  threads?: number;
+  out: string;
+  json?: boolean;
+}
+
+async function runLrFind(flags: LrFindFlags): Promise<number> {
+  if (!flags.json) process.stderr.write(`learning-rate range test (${flags.steps} steps at most)...\n`);
+  const r = await lrFind({
+    data: flags.data === 'mnist' || flags.data === 'fashion-mnist' ? flags.data : { idxDir: flags.data },
+    model: { backbone: flags.backbone, dim: flags.dim },
+    batch: { classes: flags.classes, perClass: flags.perClass },
+    freeze: flags.freeze,
+    startLr: flags.startLr,
+    endLr: flags.endLr,
+    steps: flags.steps,
+    seed: flags.seed,
+    device: flags.device,
+    threads: flags.threads,
+    out: flags.out,
+  });
+  if (flags.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      `suggested learning rate: ${r.suggestion.toExponential(2)} (steepest descent of the smoothed loss)\n` +
+        `${r.lrs.length} steps${r.diverged ? ', stopped when the loss diverged' : ''}\npicture: ${r.plot}\n`,
+    );
+  }
+  return 0;
+}
+
 export function buildProgram(): Command {
   const program = new Command('semihard')
     .description('Semi-hard triplet loss embeddings (TensorFlow Addons semantics) on LibTorch')
@@ -271,6 +315,34 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON on stdout, no progress output')
     .action(async (flags: TrainFlags) => {
       process.exitCode = await runTrain(flags);
+    });
+  program
+    .command('lr-find')
+    .description("learning-rate range test (fastai's lr_find) for the frozen or the unfrozen phase, with a picture")
+    .option('--data <source>', "'mnist', 'fashion-mnist' or a folder of MNIST-format IDX files", 'mnist')
+    .addOption(new Option('--backbone <name>', 'CNN backbone').choices(['convnet', 'resnet18', 'resnet34']).default('convnet'))
+    .option('--dim <n>', 'embedding width', integer, 128)
+    .option('--classes <P>', 'classes per batch', integer, 8)
+    .option('--per-class <K>', 'samples per class per batch', integer, 16)
+    .addOption(new Option('--freeze <what>', "'backbone': phase 1 (head + BatchNorm learn); 'none': phase 2").choices(['backbone', 'none']).default('none'))
+    .option('--start-lr <lr>', 'first learning rate', number, 1e-7)
+    .option('--end-lr <lr>', 'last learning rate', number, 10)
+    .option('--steps <n>', 'steps at most', integer, 100)
+    .option('--seed <n>', 'seed', integer, 0)
+    .addOption(new Option('--device <d>', 'where to compute').choices(['cpu', 'cuda', 'auto']).default('auto'))
+    .option('--threads <n>', 'CPU threads', integer)
+    .option('--out <file>', 'the picture (.png or .svg)', 'lr-find.png')
+    .option('--json', 'print the curve and suggestion as JSON')
+    .action(async (flags: LrFindFlags) => {
+      process.exitCode = await runLrFind(flags);
+    });
+  program
+    .command('plot-history')
+    .description('draw the training curves (per epoch, and per step smoothed) of a training checkpoint')
+    .requiredOption('--checkpoint <file>', 'a training checkpoint (last.ckpt)')
+    .option('--out <file>', 'the picture (.png or .svg)', 'history.png')
+    .action(async (flags: { checkpoint: string; out: string }) => {
+      process.stdout.write(`picture: ${await plotHistory(flags.checkpoint, { out: flags.out })}\n`);
     });
   program
     .command('eval')

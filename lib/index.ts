@@ -65,3 +65,6 @@ export { evaluate } from './evaluate';
 export type { EmbeddingSet, Metrics, EvaluateOptions } from './evaluate';
 export { plotEmbeddings } from './plot';
 export type { PlotOptions, PlotResult } from './plot';
+export { plotHistory } from './plot';
+export { lrFind } from './lr-find';
+export type { LrFindConfig, LrFindResult } from './lr-find';

@@ -7,10 +7,11 @@
 // libraries; text uses the system's fonts, DejaVu Sans preferred).
 import * as path from 'node:path';
 import { binding } from './binding';
-import { writeFileAtomic } from './checkpoint';
+import { readCheckpoint, writeFileAtomic } from './checkpoint';
 import { rangeError, rangeErrorWithMessage, typeError } from './errors';
 import { checkEmbeddingSet, type EmbeddingSet } from './evaluate';
 import { Random } from './random';
+import type { TrainCheckpointHeader } from './train';
 import { checkKnownKeys, nonNegativeInteger, optionsObject, oneOf, positiveInteger } from './validate';
 
 export interface PlotOptions {
@@ -144,4 +145,56 @@ export async function plotEmbeddings(set: EmbeddingSet, options: PlotOptions): P
   const svg = await renderSvg(scatterSpec(points, { title: o.title as string | undefined, width, height, classOrder: labelOrder }));
   await writeFileAtomic(o.out, format === '.svg' ? Buffer.from(svg, 'utf8') : renderPng(svg));
   return { file: path.resolve(o.out), points: picked.length, coordinates: xy };
+}
+
+/** Vega-Lite: per-epoch train and valid loss, and the per-step train loss (moving average). */
+export function historySpec(history: { phase: number; epoch: number; trainLoss: number; validLoss: number; stepLosses?: number[] }[], title: string): object {
+  const epochs: { x: number; loss: number; series: string }[] = [];
+  const steps: { x: number; loss: number }[] = [];
+  history.forEach((h, i) => {
+    epochs.push({ x: i + 1, loss: h.trainLoss, series: 'train (epoch mean)' }, { x: i + 1, loss: h.validLoss, series: 'valid' });
+    const n = h.stepLosses?.length ?? 0;
+    h.stepLosses?.forEach((loss, s) => steps.push({ x: i + (s + 1) / n, loss }));
+  });
+  const x = { field: 'x', type: 'quantitative', title: 'epoch', scale: { domainMin: 0 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: 800,
+    height: 500,
+    autosize: { type: 'fit', contains: 'padding' },
+    padding: 16,
+    background: 'white',
+    title: { text: title, fontSize: 18, anchor: 'start', offset: 12 },
+    config: { font: FONT, axis: { labelFontSize: 12, titleFontSize: 14 }, legend: { labelFontSize: 13 } },
+    layer: [
+      {
+        data: { values: steps },
+        transform: [{ window: [{ op: 'mean', field: 'loss', as: 'smooth' }], frame: [-15, 0] }],
+        mark: { type: 'line', color: '#9ecae1', strokeWidth: 1.5 },
+        encoding: { x, y: { field: 'smooth', type: 'quantitative', title: 'loss', scale: { zero: false } } },
+      },
+      {
+        data: { values: epochs },
+        mark: { type: 'line', point: { size: 60 }, strokeWidth: 2.5 },
+        encoding: {
+          x,
+          y: { field: 'loss', type: 'quantitative' },
+          color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#1f77b4', '#ff7f0e'] }, legend: { orient: 'top-right', labelLimit: 400 } },
+        },
+      },
+    ],
+  };
+}
+
+/** Draws the training curves recorded in a training checkpoint (.png or .svg). */
+export async function plotHistory(checkpoint: string, options: { out: string; title?: string }): Promise<string> {
+  if (typeof checkpoint !== 'string') throw typeError('checkpoint', 'a file path', checkpoint);
+  const o = optionsObject(options, 'options', true);
+  checkKnownKeys(o, ['out', 'title'], 'options');
+  if (typeof o.out !== 'string' || !/\.(png|svg)$/i.test(o.out)) throw typeError('options.out', 'a .png or .svg file path', o.out);
+  const { header } = await readCheckpoint<TrainCheckpointHeader>(checkpoint);
+  const title = (o.title as string | undefined) ?? `training curves: ${header.dataset.name}, ${header.config.model.backbone}, ${header.config.loss.kind} loss`;
+  const svg = await renderSvg(historySpec(header.history, title));
+  await writeFileAtomic(o.out, /\.svg$/i.test(o.out) ? Buffer.from(svg) : renderPng(svg));
+  return path.resolve(o.out);
 }

@@ -75,6 +75,8 @@ export interface HistoryEntry {
   trainLoss: number;
   validLoss: number;
   seconds: number;
+  /** The training loss of every step of the epoch run in this entry. */
+  stepLosses: number[];
 }
 
 export interface TrainResult {
@@ -374,6 +376,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
           trainLoss: mean(run.losses),
           validLoss: mean(validRun.losses),
           seconds: (performance.now() - started) / 1000,
+          stepLosses: Array.from(run.losses),
         };
         history.push(entry);
         onEpoch?.(entry);

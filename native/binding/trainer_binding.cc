@@ -7,6 +7,7 @@
 
 #include "../core/device.h"
 #include "../core/errors.h"
+#include "../core/lr_finder.h"
 #include "../core/trainer.h"
 #include "convert.h"
 #include "errors.h"
@@ -40,7 +41,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod("saveState", &TrainerWrap::save_state),
                         InstanceMethod("loadState", &TrainerWrap::load_state),
                         InstanceMethod("parameterInfo", &TrainerWrap::parameter_info),
-                        InstanceMethod("getParameter", &TrainerWrap::get_parameter)});
+                        InstanceMethod("getParameter", &TrainerWrap::get_parameter),
+                        InstanceMethod("lrFind", &TrainerWrap::lr_find)});
   }
 
   explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
@@ -162,6 +164,42 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       return TaskWorker::queue(
           env, "semihard:load", [this, bytes, restore_optimizer] { trainer_->load_state(*bytes, restore_optimizer); },
           [](Napi::Env e) -> Napi::Value { return e.Undefined(); }, occupy(), Value());
+    });
+  }
+
+  // lrFind(indices, batchSize, freeze, startLr, endLr) -> Promise<{ lrs, losses, smoothed, suggestion, diverged }>
+  Napi::Value lr_find(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      torch::Tensor indices = labels_to_tensor(env, info[0], "indices").to(torch::kInt64);
+      const int64_t batch = positive_integer(env, info[1], "batchSize");
+      if (indices.numel() % batch != 0) throw core::ArgumentError("indices", "Expected indices.length to be a multiple of batchSize");
+      if (!info[2].IsString()) throw type_error(env, "freeze", "a string");
+      if (!info[3].IsNumber() || !info[4].IsNumber()) throw type_error(env, "startLr", "numbers for startLr and endLr");
+      core::LrFindOptions options;
+      options.freeze = core::parse_freeze(info[2].As<Napi::String>().Utf8Value());
+      options.start_lr = info[3].As<Napi::Number>().DoubleValue();
+      options.end_lr = info[4].As<Napi::Number>().DoubleValue();
+      auto batches = std::make_shared<torch::Tensor>(indices.view({-1, batch}));
+      auto out = std::make_shared<core::LrFindResult>();
+      return TaskWorker::queue(
+          env, "semihard:lr-find", [this, batches, options, out] { *out = core::find_learning_rate(*trainer_, *batches, options); },
+          [out](Napi::Env e) -> Napi::Value {
+            auto array = [&](const std::vector<double>& v) {
+              Napi::Float64Array a = Napi::Float64Array::New(e, v.size());
+              for (size_t i = 0; i < v.size(); ++i) a[i] = v[i];
+              return a;
+            };
+            Napi::Object o = Napi::Object::New(e);
+            o.Set("lrs", array(out->lrs));
+            o.Set("losses", array(out->losses));
+            o.Set("smoothed", array(out->smoothed));
+            o.Set("suggestion", out->suggestion);
+            o.Set("diverged", out->diverged);
+            return o;
+          },
+          occupy(), Value());
     });
   }
 

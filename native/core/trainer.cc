@@ -49,6 +49,7 @@ torch::Tensor Trainer::to_input(const torch::Tensor& images) const {
 
 void Trainer::begin_phase(Freeze freeze, double max_lr, int64_t total_steps) {
   freeze_ = freeze;
+  phase_begun_ = true;
   model_->set_freeze(freeze);
   auto adam = torch::optim::AdamWOptions(max_lr).weight_decay(options_.weight_decay);
   optimizer_ = std::make_unique<torch::optim::AdamW>(model_->trainable_parameters(), adam);
@@ -58,12 +59,12 @@ void Trainer::begin_phase(Freeze freeze, double max_lr, int64_t total_steps) {
   step_ = 0;
 }
 
-StepResult Trainer::train_step(const torch::Tensor& indices) {
+StepResult Trainer::train_step(const torch::Tensor& indices, double lr) {
   TORCH_CHECK(optimizer_, "begin_phase must come before train_step");
   TORCH_CHECK(train_.images.defined(), "set_data must come before train_step");
   model_->train();
   StepResult r;
-  r.lr = schedule_.lr(step_);
+  r.lr = lr > 0 ? lr : schedule_.lr(step_);
   for (auto& group : optimizer_->param_groups()) {
     auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
     o.lr(r.lr);
@@ -106,6 +107,18 @@ torch::Tensor Trainer::embed(const torch::Tensor& images) {
   }
   if (out.empty()) return torch::empty({0, options_.dim});
   return torch::cat(out);
+}
+
+void Trainer::restore(const std::string& state, const PhaseInfo& phase) {
+  optimizer_.reset();
+  if (phase.begun) {
+    begin_phase(phase.freeze, phase.schedule.max_lr, phase.schedule.total_steps);
+    load_state(state, /*restore_optimizer=*/true);
+  } else {
+    load_state(state, /*restore_optimizer=*/false);
+    model_->set_freeze(Freeze::kNone);
+    phase_begun_ = false;
+  }
 }
 
 std::string Trainer::save_state() {

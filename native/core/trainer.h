@@ -49,8 +49,9 @@ class Trainer {
   void set_data(ImageSet train, ImageSet valid);
   // Starts a phase: what learns, a fresh AdamW over it, and the phase's one-cycle schedule.
   void begin_phase(Freeze freeze, double max_lr, int64_t total_steps);
-  // One optimiser step on the train images at `indices` (int64, CPU).
-  StepResult train_step(const torch::Tensor& indices);
+  // One optimiser step on the train images at `indices` (int64, CPU), at the schedule's
+  // learning rate, or at `lr` when it is given (the range test).
+  StepResult train_step(const torch::Tensor& indices, double lr = -1.0);
   // The loss on the validation images at `indices`, in eval mode, without learning.
   float valid_loss(const torch::Tensor& indices);
   // Embeddings of N x H x W images (uint8 0..255, or float32 0..1): N x dim float32 on CPU.
@@ -63,6 +64,17 @@ class Trainer {
   // schedule position: the current phase must then have been begun the same way. Without
   // it (resuming at the start of a phase), the phase starts fresh as begin_phase made it.
   void load_state(const std::string& bytes, bool restore_optimizer = true);
+
+  // The current phase as begin_phase set it (begun == false before the first).
+  struct PhaseInfo {
+    bool begun = false;
+    Freeze freeze = Freeze::kNone;
+    OneCycle schedule;
+  };
+  PhaseInfo phase_info() const { return {phase_begun_, freeze_, schedule_}; }
+  // Back to `state` (save_state's bytes taken while `phase` was current): weights,
+  // statistics, generator, and the phase with its optimiser and position.
+  void restore(const std::string& state, const PhaseInfo& phase);
 
   EmbeddingNet& model() { return model_; }
   int64_t phase_step() const { return step_; }
@@ -81,6 +93,7 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   OneCycle schedule_;
   Freeze freeze_ = Freeze::kNone;
+  bool phase_begun_ = false;
   int64_t step_ = 0;
 };
 
