@@ -1,6 +1,6 @@
 // evaluate(): how good embeddings are (kNN and linear accuracy, retrieval metrics).
 // Validation here; the numerics in native/core/metrics.cc.
-import type { NativeLabels } from '../binding';
+import type { NativeLabels, NativeMetrics } from '../binding';
 import { binding } from './binding';
 import { rangeErrorWithMessage, typeError } from './errors';
 import { toNativeLabels, type Device, type Labels } from './loss';
@@ -13,19 +13,13 @@ export interface EmbeddingSet {
   dim: number;
 }
 
-export interface Metrics {
-  /** Majority vote of the k nearest train embeddings (Euclidean); a tie goes to the nearest tied class. */
-  knnAccuracy: number;
-  /** Multinomial logistic regression fitted on the train embeddings, scored on valid. */
-  linearAccuracy: number;
-  /** Musgrave et al. 2020, valid against valid, query excluded. */
-  precisionAt1: number;
-  rPrecision: number;
-  mapAtR: number;
-  /** Valid samples that have another of their class (the retrieval metrics' queries). */
-  retrievalQueries: number;
-  perClass: { label: number; knnAccuracy: number; count: number }[];
-}
+/**
+ * knnAccuracy: majority vote of the k nearest train embeddings (Euclidean; a tie goes to the
+ * nearest tied class). linearAccuracy: multinomial logistic regression fitted on train,
+ * scored on valid. precisionAt1, rPrecision, mapAtR: Musgrave et al. 2020, valid against
+ * valid, query excluded. retrievalQueries: valid samples with another of their class.
+ */
+export type Metrics = NativeMetrics;
 
 export interface EvaluateOptions {
   k?: number;

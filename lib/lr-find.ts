@@ -3,7 +3,7 @@
 import { createTrainer } from './binding';
 import { loadDataset } from './data/datasets';
 import { rangeError, typeError } from './errors';
-import { renderPng, renderSvg } from './plot';
+import { FONT, chartFrame, renderPng, renderSvg } from './plot';
 import { writeFileAtomic } from './checkpoint';
 import { epochPlan, nativeTrainerOptions, resolveTrainConfig, type Freeze, type TrainConfig } from './train';
 import { binding } from './binding';
@@ -38,14 +38,8 @@ export function lrFindSpec(r: Omit<LrFindResult, 'plot'>, title: string): object
   for (let e = Math.floor(Math.log10(r.lrs[0])); e <= Math.ceil(Math.log10(r.lrs[r.lrs.length - 1])); e++) decades.push(10 ** e);
   const x = { field: 'lr', type: 'quantitative', scale: { type: 'log' }, title: 'learning rate (log scale)', axis: { format: '.0e', values: decades } };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    width: 800,
-    height: 500,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 16,
-    background: 'white',
-    title: { text: title, fontSize: 18, anchor: 'start', offset: 12 },
-    config: { font: 'DejaVu Sans, Liberation Sans, Arial, sans-serif', axis: { labelFontSize: 12, titleFontSize: 14 } },
+    ...chartFrame(title, 800, 500),
+    config: { font: FONT, axis: { labelFontSize: 12, titleFontSize: 14 } },
     data: { values },
     layer: [
       { mark: { type: 'line', color: '#bbbbbb', strokeWidth: 1 }, encoding: { x, y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false } } } },

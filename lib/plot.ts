@@ -38,7 +38,20 @@ export interface PlotResult {
   coordinates: Float32Array;
 }
 
-const FONT = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
+export const FONT = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
+
+/** What every picture shares: exact pixel size, white background, title, fonts. */
+export function chartFrame(title: string | undefined, width: number, height: number): Record<string, unknown> {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width,
+    height,
+    autosize: { type: 'fit', contains: 'padding' },
+    padding: 16,
+    background: 'white',
+    ...(title ? { title: { text: title, fontSize: 18, font: FONT, anchor: 'start', offset: 12 } } : {}),
+  };
+}
 
 /** Up to `max` indices, the same share of every class, in a seeded order. */
 function stratifiedSample(labels: ArrayLike<number | bigint>, max: number, seed: number): number[] {
@@ -63,13 +76,7 @@ function stratifiedSample(labels: ArrayLike<number | bigint>, max: number, seed:
 export function scatterSpec(points: { x: number; y: number; cls: string }[], options: { title?: string; width: number; height: number; classOrder: string[] }): object {
   const size = Math.max(4, Math.min(40, 60000 / Math.max(points.length, 1)));
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    width: options.width,
-    height: options.height,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 16,
-    background: 'white',
-    ...(options.title ? { title: { text: options.title, fontSize: 18, font: FONT, anchor: 'start', offset: 12 } } : {}),
+    ...chartFrame(options.title, options.width, options.height),
     config: { font: FONT, view: { stroke: '#dddddd' }, legend: { labelFontSize: 13, titleFontSize: 14, symbolSize: 120 } },
     data: { values: points },
     mark: { type: 'circle', size, opacity: 0.7, stroke: null },
@@ -158,13 +165,7 @@ export function historySpec(history: { phase: number; epoch: number; trainLoss: 
   });
   const x = { field: 'x', type: 'quantitative', title: 'epoch', scale: { domainMin: 0 } };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    width: 800,
-    height: 500,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 16,
-    background: 'white',
-    title: { text: title, fontSize: 18, anchor: 'start', offset: 12 },
+    ...chartFrame(title, 800, 500),
     config: { font: FONT, axis: { labelFontSize: 12, titleFontSize: 14 }, legend: { labelFontSize: 13 } },
     layer: [
       {

@@ -1,9 +1,8 @@
 #include "hard_mining.h"
 
-#include <ATen/Parallel.h>
-
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "row_gradient.h"
@@ -110,24 +109,13 @@ DenseExtremum dense_masked_extremum(const torch::Tensor& block, const torch::Ten
 
 MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin,
                            bool soft) {
-  TORCH_CHECK(block.device().is_cpu() && block.scalar_type() == torch::kFloat32 && block.dim() == 2,
-              "mine_hard_block: block must be a 2-D float32 CPU tensor");
-  const torch::Tensor d = block.contiguous();
-  const int64_t rows = d.size(0);
-  const int64_t B = d.size(1);
-  TORCH_CHECK(groups.batch() == B, "mine_hard_block: labels do not match the block width");
-  const float* dp = d.data_ptr<float>();
-  std::vector<std::vector<GradEntry>> entries(rows);
-  std::vector<double> row_loss(rows, 0.0);
-  at::parallel_for(0, rows, /*grain_size=*/1, [&](int64_t lo, int64_t hi) {
-    RowGradient grad(B);
-    for (int64_t i = lo; i < hi; ++i) {
-      row_loss[i] = mine_row(dp + i * B, begin + i, groups, margin, soft, grad, entries[i]);
-    }
+  const int64_t B = groups.batch();
+  return mine_rows_in_parallel(block, begin, B, [&] {
+    return [grad = std::make_shared<RowGradient>(B), &groups, margin, soft](const float* d, int64_t a,
+                                                                             std::vector<GradEntry>& out) {
+      return mine_row(d, a, groups, margin, soft, *grad, out);
+    };
   });
-  double loss_sum = 0.0;
-  for (double l : row_loss) loss_sum += l;
-  return pack_entries(entries, begin, loss_sum);
 }
 
 MinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <ATen/Parallel.h>
 #include <torch/types.h>
 
 #include "mined_block.h"
@@ -105,5 +106,27 @@ void add_masked_extremum_grad(RowGradient& g, const float* d, const MaskedExtrem
 
 // Packs per-row entries (rows begin, begin + 1, ...) into a MinedBlock.
 MinedBlock pack_entries(const std::vector<std::vector<GradEntry>>& rows, int64_t begin, double loss_sum);
+
+// Mines every row of a CPU block of distances (rows begin, begin + 1, ... of a B-wide
+// matrix) in parallel. Each thread makes one miner with make_miner() (its O(B) scratch) and
+// calls miner(row distances, anchor, entries) -> the row's loss sum.
+template <typename MakeMiner>
+MinedBlock mine_rows_in_parallel(const torch::Tensor& block, int64_t begin, int64_t batch, MakeMiner make_miner) {
+  TORCH_CHECK(block.device().is_cpu() && block.scalar_type() == torch::kFloat32 && block.dim() == 2,
+              "mining: the block must be a 2-D float32 CPU tensor");
+  TORCH_CHECK(block.size(1) == batch, "mining: labels do not match the block width");
+  const torch::Tensor d = block.contiguous();
+  const int64_t rows = d.size(0);
+  const float* dp = d.data_ptr<float>();
+  std::vector<std::vector<GradEntry>> entries(rows);
+  std::vector<double> row_loss(rows, 0.0);
+  at::parallel_for(0, rows, /*grain_size=*/1, [&](int64_t lo, int64_t hi) {
+    auto miner = make_miner();
+    for (int64_t i = lo; i < hi; ++i) row_loss[i] = miner(dp + i * batch, begin + i, entries[i]);
+  });
+  double loss_sum = 0.0;
+  for (double l : row_loss) loss_sum += l;
+  return pack_entries(entries, begin, loss_sum);
+}
 
 }  // namespace semihard::core

@@ -1,9 +1,8 @@
 #include "semihard_mining.h"
 
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -176,23 +175,13 @@ class SemiHardRowMiner {
 }  // namespace
 
 MinedBlock mine_semihard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin) {
-  TORCH_CHECK(block.device().is_cpu() && block.scalar_type() == torch::kFloat32 && block.dim() == 2,
-              "mine_semihard_block: block must be a 2-D float32 CPU tensor");
-  const torch::Tensor d = block.contiguous();
-  const int64_t rows = d.size(0);
-  const int64_t B = d.size(1);
-  TORCH_CHECK(groups.batch() == B, "mine_semihard_block: labels do not match the block width");
-  const float* dp = d.data_ptr<float>();
-
-  std::vector<std::vector<GradEntry>> entries(rows);
-  std::vector<double> row_loss(rows, 0.0);
-  at::parallel_for(0, rows, /*grain_size=*/1, [&](int64_t lo, int64_t hi) {
-    SemiHardRowMiner miner(B);
-    for (int64_t i = lo; i < hi; ++i) row_loss[i] = miner.mine(dp + i * B, begin + i, groups, margin, entries[i]);
+  const int64_t B = groups.batch();
+  return mine_rows_in_parallel(block, begin, B, [&] {
+    return [miner = std::make_shared<SemiHardRowMiner>(B), &groups, margin](const float* d, int64_t a,
+                                                                             std::vector<GradEntry>& out) {
+      return miner->mine(d, a, groups, margin, out);
+    };
   });
-  double loss_sum = 0.0;
-  for (double l : row_loss) loss_sum += l;
-  return pack_entries(entries, begin, loss_sum);
 }
 
 }  // namespace semihard::core
