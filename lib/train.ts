@@ -327,6 +327,9 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   if (previous?.header.finished) {
     return { checkpoint: checkpointFile, history, steps: 0, stoppedEarly: false };
   }
+  if (resolved.maxSteps !== null && globalStep >= resolved.maxSteps) {
+    return { checkpoint: checkpointFile, history, steps: 0, stoppedEarly: true };
+  }
 
   const abortListener = (): void => trainer.cancel();
   signal?.addEventListener('abort', abortListener);

@@ -116,6 +116,14 @@ describe('train()', () => {
     for (const [key, loss] of uninterrupted.losses) expect([key, rec.losses.get(key)]).toEqual([key, loss]);
   });
 
+  it('resuming with a maxSteps already reached does nothing more', async () => {
+    const first = await train({ ...config('maxed'), maxSteps: 3 });
+    expect(first.steps).toBe(3);
+    const again = await train({ ...config('maxed'), maxSteps: 3, resume: true });
+    expect(again).toMatchObject({ steps: 0, stoppedEarly: true });
+    expect(again.history).toEqual(first.history);
+  });
+
   it('a finished run resumed does nothing more', async () => {
     const r = await train({ ...config('uninterrupted'), resume: true });
     expect(r.steps).toBe(0);
