@@ -2,6 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "errors.h"
@@ -34,9 +36,20 @@ void Trainer::set_data(ImageSet train, ImageSet valid) {
   TORCH_CHECK(train.images.size(0) > 0, "the train set is empty");
   height_ = train.images.size(1);
   width_ = train.images.size(2);
-  torch::Tensor pixels = train.images.to(torch::kFloat64) / 255.0;
-  mean_ = static_cast<float>(pixels.mean().item<double>());
-  std_ = static_cast<float>(std::max(pixels.std().item<double>(), 1e-6));
+  // Mean and standard deviation of the train pixels (0..1), exactly, in integer sums over
+  // chunks of images: no float copy of the whole set.
+  int64_t sum = 0, sum_sq = 0;
+  constexpr int64_t kChunk = 4096;
+  for (int64_t start = 0; start < train.images.size(0); start += kChunk) {
+    const torch::Tensor chunk = train.images.narrow(0, start, std::min(kChunk, train.images.size(0) - start)).to(torch::kInt64);
+    sum += chunk.sum().item<int64_t>();
+    sum_sq += chunk.square().sum().item<int64_t>();
+  }
+  const double n = static_cast<double>(train.images.numel());
+  const double mean = static_cast<double>(sum) / n / 255.0;
+  const double variance = static_cast<double>(sum_sq) / n / (255.0 * 255.0) - mean * mean;
+  mean_ = static_cast<float>(mean);
+  std_ = static_cast<float>(std::max(std::sqrt(std::max(variance, 0.0)), 1e-6));
   train_ = std::move(train);
   valid_ = std::move(valid);
 }

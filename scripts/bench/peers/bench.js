@@ -286,7 +286,7 @@ function markdown(args, results, meta) {
   const describe = {
     tfa: '`tfa.losses.TripletSemiHardLoss(margin=1.0)` called as a Keras loss on (labels, embeddings) under `tf.GradientTape` (eager), gradient w.r.t. the embeddings variable.',
     'sentence-transformers':
-      '`BatchSemiHardTripletLoss(model=None, margin=1.0)` (default euclidean distance): `compute_loss_from_embeddings([emb], labels)`, what its `forward` runs once the model has produced the embeddings; `loss.backward()`.',
+      '`BatchSemiHardTripletLoss(model=None, margin=1.0)` (default euclidean distance): `compute_loss_from_embeddings([emb], labels)`, what its `forward` runs once the model has produced the embeddings; `loss.backward()`. (Releases up to 6.1.0 ship the O(B³) port of TF-Addons instead: the B×B matrix `.repeat([B, 1])`; 6.2.0 sorts each row of negatives and binary-searches it.)',
     pml: '`losses.TripletMarginLoss(margin=1.0)` on `miners.TripletMarginMiner(margin=1.0, type_of_triplets="semihard")`; `loss.backward()`. **Different semantics**: it averages over every semi-hard (a, p, n), not one negative per (a, p), so its loss is not comparable.',
     semihard: '`tripletSemiHardLoss(embeddings, labels, { dim: 128, margin: 1.0, distance: "L2", device: "cpu" })`: loss and gradient in one call.',
   };
