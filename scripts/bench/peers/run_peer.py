@@ -185,6 +185,9 @@ def main():
         out['repeats'] = args.repeats
     except BaseException as e:  # noqa: BLE001 -- report, do not crash: the driver records it
         msg = ' '.join(f'{type(e).__name__}: {e}'.split())
+        at = msg.find('OOM when allocating')  # TF: the useful line is buried under a traceback
+        if at > 0:
+            msg = f'{type(e).__name__}: {msg[at:]}'
         low = msg.lower()
         oom = isinstance(e, MemoryError) or any(
             s in low for s in ('resourceexhausted', 'oom when allocating', "can't allocate memory",
