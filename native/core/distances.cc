@@ -15,6 +15,8 @@ namespace {
 constexpr float kNormalizeEpsilon = 1e-12f;
 // Gradient entries are applied in slices so that the gathered rows stay small.
 constexpr int64_t kEntrySlice = int64_t{1} << 16;
+// On the CPU, a block whose entries exceed 1/kDenseShare of its rows x B is applied densely.
+constexpr int64_t kDenseShare = 16;
 
 }  // namespace
 
@@ -149,6 +151,29 @@ void accumulate_on_cpu(const DistanceOperands& operands, const torch::Tensor& ro
     }
   }
   for (int64_t i = 0; i < B; ++i) offsets[i + 1] += offsets[i];
+
+  // Many entries (classes with many members): a dense weight block and two matrix products
+  // beat gathering rows one entry at a time.
+  const int64_t first_row = *std::min_element(r, r + n);
+  const int64_t rows = *std::max_element(r, r + n) - first_row + 1;
+  if (n * kDenseShare > rows * B) {
+    torch::Tensor w_block = torch::zeros({rows, B}, torch::kFloat32);
+    float* wb = w_block.data_ptr<float>();
+    for (int64_t e = 0; e < n; ++e) wb[(r[e] - first_row) * B + c[e]] += coef[e];
+    const torch::Tensor x_all = operands.points.contiguous();
+    const torch::Tensor x_rows = x_all.narrow(0, first_row, rows);
+    torch::Tensor g_rows = grad_points.narrow(0, first_row, rows);
+    if (angular) {
+      // g_r += sum_c w_rc x̂_c ;  g_c += sum_r w_rc x̂_r
+      g_rows.add_(w_block.mm(x_all));
+      grad_points.add_(w_block.t().mm(x_rows));
+    } else {
+      // g_r += sum_c s_rc (x_r - x_c) ;  g_c += sum_r s_rc (x_c - x_r)
+      g_rows.add_(w_block.sum(1, true) * x_rows - w_block.mm(x_all));
+      grad_points.add_(w_block.sum(0).unsqueeze(1) * x_all - w_block.t().mm(x_rows));
+    }
+    return;
+  }
   std::vector<int64_t> other(offsets[B]);
   std::vector<float> other_coef(offsets[B]);
   std::vector<int64_t> fill(offsets.begin(), offsets.end() - 1);
