@@ -80,11 +80,6 @@ torch::Tensor distance_block(const DistanceOperands& operands, int64_t begin, in
   return block;
 }
 
-torch::Tensor pairwise_distances(const torch::Tensor& embeddings, Distance distance) {
-  DistanceOperands operands = prepare_distance_operands(embeddings, distance);
-  return distance_block(operands, 0, embeddings.size(0));
-}
-
 namespace {
 
 // Any device: gathers both endpoints of each entry and scatters with index_add_.

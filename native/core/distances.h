@@ -32,9 +32,6 @@ DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Dist
 // Rows [begin, end) of TFA's B x B distance matrix: (end - begin) x B, float32.
 torch::Tensor distance_block(const DistanceOperands& operands, int64_t begin, int64_t end);
 
-// The whole B x B matrix (tests, small batches). Equal to stacking distance_block.
-torch::Tensor pairwise_distances(const torch::Tensor& embeddings, Distance distance);
-
 // Accumulates into `grad_points` (B x D, same device as the points) the gradient of
 // sum_k weight[k] * D[row[k], col[k]] with respect to `operands.points`, where `value[k]` is
 // D[row[k], col[k]]. Entries TF's graph passes no gradient through (the diagonal and zero
