@@ -36,6 +36,8 @@ export type NativeFreeze = 'backbone' | 'none';
 export interface NativeTrainerOptions {
   backbone: NativeBackbone;
   dim: number;
+  /** BatchNorm's training statistics: global batch ('sync', default), each rank's ('local'), running ('frozen'). */
+  batchNorm?: 'sync' | 'local' | 'frozen';
   lossKind: 'semihard' | 'hard';
   margin: number;
   soft: boolean;
@@ -44,7 +46,27 @@ export interface NativeTrainerOptions {
   gradClip: number;
   augment: boolean;
   device: NativeDevice;
+  /** The CUDA device's index (a rank's LOCAL_RANK); -1: the default. Ignored on the CPU. */
+  deviceIndex?: number;
   seed: number;
+}
+
+/** Fully defaulted (lib/distributed.ts fills them). */
+export interface NativeDistributedOptions {
+  rank: number;
+  worldSize: number;
+  masterAddr: string;
+  masterPort: number;
+  backend: 'gloo' | 'nccl' | 'auto';
+  timeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface NativeGradients {
+  /** The loss of the global batch (the same on every rank). */
+  loss: number;
+  /** d(loss)/d(parameter) of every parameter that has one, summed over ranks, keyed like parameterInfo(). */
+  gradients: Record<string, Float32Array>;
 }
 
 export interface NativeStepReport {
@@ -100,6 +122,14 @@ export interface NativeTrainer {
   loadState(state: Uint8Array, restoreOptimizer?: boolean): Promise<void>;
   /** The learning-rate range test over `indices` (steps × batchSize); the trainer is left as it was. */
   lrFind(indices: Int32Array, batchSize: number, freeze: NativeFreeze, startLr: number, endLr: number): Promise<NativeLrFindResult>;
+  /**
+   * Joins a group of training processes (all ranks call it; resolves when all have joined) and
+   * takes rank 0's weights. Then every rank calls run/computeGradients with the same global
+   * indices, in the same order. Errors: code ERR_SEMIHARD_DISTRIBUTED.
+   */
+  connect(options: NativeDistributedOptions): Promise<{ rank: number; worldSize: number }>;
+  /** The loss and parameter gradients on the train images at `indices`, without an optimiser step. */
+  computeGradients(indices: Int32Array): Promise<NativeGradients>;
   parameterInfo(): NativeParameterInfo[];
   getParameter(name: string): Float32Array;
 }

@@ -9,6 +9,7 @@ export type SemihardErrorCode =
   | 'ERR_SEMIHARD_DATA' // a data set is missing, unreadable or corrupt
   | 'ERR_SEMIHARD_CHECKPOINT' // a checkpoint is corrupt, truncated or incompatible
   | 'ERR_SEMIHARD_BUSY' // a trainer is already running a job
+  | 'ERR_SEMIHARD_DISTRIBUTED' // a peer process of multi-process training exited, hung or could not be reached
   | 'ABORT_ERR'; // training was cancelled through its AbortSignal
 
 export class SemihardError extends Error {
@@ -71,7 +72,9 @@ export function fromNative(error: unknown, caller: Function): Error {
     out = decorate(new Ctor(native.message), native.argument ?? 'arguments');
   } else {
     const code: SemihardErrorCode =
-      native.code === 'ERR_SEMIHARD_TORCH' || native.code === 'ERR_SEMIHARD_BUSY' ? native.code : 'ERR_SEMIHARD_NATIVE';
+      native.code === 'ERR_SEMIHARD_TORCH' || native.code === 'ERR_SEMIHARD_BUSY' || native.code === 'ERR_SEMIHARD_DISTRIBUTED'
+        ? native.code
+        : 'ERR_SEMIHARD_NATIVE';
     out = new SemihardError(code, native.message, { cause: native });
   }
   Error.captureStackTrace?.(out, caller);

@@ -64,6 +64,7 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
   checkKnownKeys(c, ['data', 'model', 'loss', 'batch', 'seed', 'device', 'threads', 'augment', 'weightDecay', 'freeze', 'startLr', 'endLr', 'steps', 'out'], 'config');
   const { freeze, startLr, endLr, steps, out, ...rest } = c;
   const resolved = resolveTrainConfig(rest);
+  if (resolved.distributed) throw typeError('config.distributed', 'no such option for lrFind (the range test runs in one process)', rest.distributed);
   const phaseFreeze = oneOf(freeze, 'config.freeze', ['backbone', 'none'] as const, 'none');
   const start = finiteNumber(startLr, 'config.startLr', 1e-7);
   const end = finiteNumber(endLr, 'config.endLr', 10);

@@ -8,12 +8,14 @@ import { CHECKPOINT_FORMAT, readCheckpoint, writeCheckpoint, type CheckpointHead
 import { loadDataset, type DataSource, type Dataset } from './data/datasets';
 import { balancedEpoch, shuffledEpoch, validationBatches, type BatchPlan } from './data/sampler';
 import { SemihardError, rangeError, typeError } from './errors';
+import { resolveDistributed, type DistributedConfig, type ResolvedDistributed } from './distributed';
 import type { Device, Distance } from './loss';
 import { booleanOption, checkKnownKeys, finiteNumber, isPlainObject, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from './validate';
 import * as fs from 'node:fs';
 
 export type Backbone = 'convnet' | 'resnet18' | 'resnet34';
 export type Freeze = 'backbone' | 'none';
+export type BatchNormStatistics = 'sync' | 'local' | 'frozen';
 
 export interface PhaseConfig {
   epochs: number;
@@ -43,7 +45,12 @@ export interface EpochEvent {
 
 export interface TrainConfig {
   data: DataSource;
-  model?: { backbone?: Backbone; dim?: number };
+  /**
+   * batchNorm: BatchNorm's statistics in training: 'sync' (default: the global batch's, also
+   * across ranks), 'local' (each rank's own, like DDP without SyncBatchNorm), 'frozen' (the
+   * running statistics, not updated: every sample's embedding depends on that sample only).
+   */
+  model?: { backbone?: Backbone; dim?: number; batchNorm?: BatchNormStatistics };
   loss?: { kind?: 'semihard' | 'hard'; margin?: number; distance?: Distance; soft?: boolean };
   /** P classes × K samples per batch; default 8 × 16 (P capped at the number of classes). */
   batch?: { classes?: number; perClass?: number; sampler?: 'balanced' | 'shuffled' };
@@ -64,6 +71,13 @@ export interface TrainConfig {
   resume?: boolean;
   /** Stop after this many training steps in all (the state is checkpointed). */
   maxSteps?: number;
+  /**
+   * Train in several processes (one per rank) on c10d: each embeds its share of every global
+   * batch, the loss mines over the gathered global batch and gradients are those of one
+   * process holding it all. 'env' reads torchrun's variables (RANK, WORLD_SIZE, ...).
+   * Only rank 0 writes checkpoints; every rank must see the same data and checkpointDir.
+   */
+  distributed?: DistributedConfig | 'env';
   onProgress?: (event: ProgressEvent) => void;
   onEpoch?: (event: EpochEvent) => void;
   signal?: AbortSignal;
@@ -91,7 +105,7 @@ export interface TrainResult {
 /** The configuration with every default filled in: what a checkpoint records. */
 export interface ResolvedTrainConfig {
   data: DataSource;
-  model: { backbone: Backbone; dim: number };
+  model: { backbone: Backbone; dim: number; batchNorm: BatchNormStatistics };
   loss: { kind: 'semihard' | 'hard'; margin: number; distance: Distance; soft: boolean };
   batch: { classes: number; perClass: number; sampler: 'balanced' | 'shuffled' };
   phases: PhaseConfig[];
@@ -104,6 +118,7 @@ export interface ResolvedTrainConfig {
   checkpointDir: string;
   resume: boolean;
   maxSteps: number | null;
+  distributed: ResolvedDistributed | null;
 }
 
 /** Where the next step is: phase, epoch within the phase, batch within the epoch. */
@@ -166,11 +181,14 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
   const c = optionsObject(config, 'config', true);
   checkKnownKeys(
     c,
-    ['data', 'model', 'loss', 'batch', 'phases', 'seed', 'device', 'threads', 'weightDecay', 'gradClip', 'augment', 'checkpointDir', 'resume', 'maxSteps', 'onProgress', 'onEpoch', 'signal'],
+    [
+      'data', 'model', 'loss', 'batch', 'phases', 'seed', 'device', 'threads', 'weightDecay', 'gradClip', 'augment',
+      'checkpointDir', 'resume', 'maxSteps', 'distributed', 'onProgress', 'onEpoch', 'signal',
+    ],
     'config',
   );
   const model = optionsObject(c.model, 'config.model', false);
-  checkKnownKeys(model, ['backbone', 'dim'], 'config.model');
+  checkKnownKeys(model, ['backbone', 'dim', 'batchNorm'], 'config.model');
   const loss = optionsObject(c.loss, 'config.loss', false);
   checkKnownKeys(loss, ['kind', 'margin', 'distance', 'soft'], 'config.loss');
   const batch = optionsObject(c.batch, 'config.batch', false);
@@ -197,6 +215,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
     model: {
       backbone: oneOf(model.backbone, 'config.model.backbone', ['convnet', 'resnet18', 'resnet34'] as const, 'convnet'),
       dim: model.dim === undefined ? 128 : positiveInteger(model.dim, 'config.model.dim'),
+      batchNorm: oneOf(model.batchNorm, 'config.model.batchNorm', ['sync', 'local', 'frozen'] as const, 'sync'),
     },
     loss: {
       kind,
@@ -219,6 +238,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
     checkpointDir: path.resolve((c.checkpointDir as string | undefined) ?? 'semihard-checkpoints'),
     resume: booleanOption(c.resume, 'config.resume', false),
     maxSteps: c.maxSteps === undefined ? null : positiveInteger(c.maxSteps, 'config.maxSteps'),
+    distributed: resolveDistributed(c.distributed),
   };
 }
 
@@ -226,6 +246,7 @@ export function nativeTrainerOptions(config: ResolvedTrainConfig): NativeTrainer
   return {
     backbone: config.model.backbone,
     dim: config.model.dim,
+    batchNorm: config.model.batchNorm,
     lossKind: config.loss.kind,
     margin: config.loss.margin,
     soft: config.loss.soft,
@@ -234,6 +255,7 @@ export function nativeTrainerOptions(config: ResolvedTrainConfig): NativeTrainer
     gradClip: config.gradClip,
     augment: config.augment,
     device: config.device,
+    deviceIndex: config.distributed ? config.distributed.localRank : -1,
     seed: config.seed,
   };
 }
@@ -262,8 +284,10 @@ function checkResumable(file: string, header: TrainCheckpointHeader, config: Res
   if (header.kind !== 'semihard-train') {
     throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${file} is not a training checkpoint`);
   }
+  // Checkpoints from before model.batchNorm existed trained with 'sync'.
+  const recorded = { ...header.config, model: { ...header.config.model, batchNorm: header.config.model.batchNorm ?? 'sync' } };
   for (const key of RESUME_KEYS) {
-    const d = describeDifference(header.config[key], config[key], key);
+    const d = describeDifference(recorded[key], config[key], key);
     if (d) throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${file} cannot be resumed with this configuration: ${d}`);
   }
 }
@@ -299,7 +323,14 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   const trainer = createTrainer(nativeTrainerOptions(resolved));
   trainer.setData(dataset.train.images, dataset.train.labels, dataset.valid.images, dataset.valid.labels, dataset.height, dataset.width);
   const batchSize = Math.min(resolved.batch.classes, dataset.classes) * resolved.batch.perClass;
+  const dist = resolved.distributed;
+  if (dist && batchSize % dist.worldSize !== 0) {
+    throw rangeError('config.batch', `a global batch (classes × perClass) divisible by the ${dist.worldSize} ranks`, batchSize);
+  }
   const valid = validationBatches(dataset.valid.count, batchSize, resolved.seed);
+  if (dist) await trainer.connect(dist);
+  // Rank 0 alone writes checkpoints; the others keep in step with it.
+  const writes = !dist || dist.rank === 0;
 
   const history: HistoryEntry[] = previous ? [...previous.header.history] : [];
   let position: TrainPosition = previous ? { ...previous.header.next } : { phase: 0, epoch: 0, step: 0 };
@@ -307,6 +338,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   const torchVersion = binding.info().torchVersion;
 
   const save = async (finished: boolean): Promise<void> => {
+    if (!writes) return;
     const header: TrainCheckpointHeader = {
       format: CHECKPOINT_FORMAT,
       version: packageVersion(),

@@ -7,9 +7,42 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { locateLibTorch } = require('./libtorch');
+const { locateGlooHeaders } = require('./gloo-headers');
 
 const root = path.resolve(__dirname, '..');
 const stamp = path.join(root, 'build', 'libtorch.json');
+
+// LibTorch's include folder, from the CMake arguments scripts/libtorch.js chose.
+function torchIncludeDirs(torch) {
+  const dirs = [];
+  for (const arg of torch.cmakeArgs) {
+    const [key, value] = arg.replace(/^--CD/, '').split('=');
+    if (key === 'CMAKE_PREFIX_PATH') {
+      dirs.push(path.basename(value) === 'cmake' ? path.resolve(value, '..', '..', 'include') : path.join(value, 'include'));
+    } else if (key === 'Torch_DIR') {
+      dirs.push(path.resolve(value, '..', '..', '..', 'include'));
+    }
+  }
+  return dirs;
+}
+
+// Multi-process training (c10d's Gloo backend) needs Gloo's headers; without them the addon
+// still builds, and train({ distributed }) says what is missing.
+function glooArgs(torch) {
+  let dir = null;
+  try {
+    dir = locateGlooHeaders(torchIncludeDirs(torch), (m) => process.stderr.write(`semihard: ${m}\n`));
+  } catch (err) {
+    process.stderr.write(`\nsemihard: ${err.message}\n\n`);
+    process.exit(1);
+  }
+  if (!dir) {
+    process.stderr.write('semihard: no Gloo headers found: building without multi-process training (set SEMIHARD_GLOO_INCLUDE or install libgloo-dev)\n');
+    return ['--CDSEMIHARD_GLOO_INCLUDE='];
+  }
+  process.stderr.write(`semihard: Gloo headers from ${dir}\n`);
+  return [`--CDSEMIHARD_GLOO_INCLUDE=${dir}`];
+}
 
 function main() {
   const force = process.argv.includes('--force');
@@ -21,11 +54,15 @@ function main() {
     process.exit(1);
   }
   process.stderr.write(`semihard: using LibTorch from ${torch.source}: ${torch.where}\n`);
+  const gloo = glooArgs(torch);
   const previous = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8') : '';
-  const clean = force || (previous !== '' && previous !== JSON.stringify(torch));
+  const configuration = JSON.stringify({ ...torch, gloo, nccl: Boolean(process.env.SEMIHARD_NCCL) });
+  const clean = force || (previous !== '' && previous !== configuration);
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const jobs = String(Math.max(1, Math.min(os.availableParallelism ? os.availableParallelism() : 2, 4)));
   const args = [cmakeJs, clean ? 'rebuild' : 'build', '--directory', root, '--parallel', jobs, ...torch.cmakeArgs];
+  args.push(...gloo);
+  if (process.env.SEMIHARD_NCCL) args.push('--CDSEMIHARD_WITH_NCCL=ON');
   if (process.env.SEMIHARD_BUILD_CHECKS) args.push('--CDSEMIHARD_BUILD_CHECKS=ON');
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
   if (r.status !== 0) {
@@ -33,7 +70,7 @@ function main() {
     process.exit(r.status || 1);
   }
   fs.mkdirSync(path.dirname(stamp), { recursive: true });
-  fs.writeFileSync(stamp, JSON.stringify(torch));
+  fs.writeFileSync(stamp, configuration);
 }
 
 main();

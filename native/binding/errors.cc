@@ -14,6 +14,9 @@ CapturedError capture_current_exception() {
     out.kind = CapturedError::Kind::kRange;
     out.message = e.what();
     out.argument = e.argument();
+  } catch (const core::DistributedError& e) {
+    out.kind = CapturedError::Kind::kDistributed;
+    out.message = e.what();
   } catch (const c10::Error& e) {
     out.kind = CapturedError::Kind::kTorch;
     out.message = e.what_without_backtrace();
@@ -35,8 +38,10 @@ Napi::Error to_js_error(Napi::Env env, const CapturedError& error) {
     return e;
   }
   Napi::Error e = Napi::Error::New(env, error.message);
-  e.Set("code", Napi::String::New(env, error.kind == CapturedError::Kind::kTorch ? "ERR_SEMIHARD_TORCH"
-                                                                                 : "ERR_SEMIHARD_NATIVE"));
+  const char* code = error.kind == CapturedError::Kind::kTorch         ? "ERR_SEMIHARD_TORCH"
+                     : error.kind == CapturedError::Kind::kDistributed ? "ERR_SEMIHARD_DISTRIBUTED"
+                                                                       : "ERR_SEMIHARD_NATIVE";
+  e.Set("code", Napi::String::New(env, code));
   return e;
 }
 

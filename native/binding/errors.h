@@ -11,7 +11,7 @@ namespace semihard::binding {
 
 // A failure captured on a worker thread, to be rethrown on the JS thread.
 struct CapturedError {
-  enum class Kind { kNone, kRange, kTorch, kNative } kind = Kind::kNone;
+  enum class Kind { kNone, kRange, kTorch, kDistributed, kNative } kind = Kind::kNone;
   std::string message;
   std::string argument;  // for kRange: the argument the message is about
 };
@@ -20,7 +20,8 @@ struct CapturedError {
 CapturedError capture_current_exception();
 
 // The JS error for a captured failure: RangeError (with .argument) for bad arguments, Error
-// with .code 'ERR_SEMIHARD_TORCH' for LibTorch failures, 'ERR_SEMIHARD_NATIVE' otherwise.
+// with .code 'ERR_SEMIHARD_TORCH' for LibTorch failures, 'ERR_SEMIHARD_DISTRIBUTED' when a peer
+// process failed or could not be reached, 'ERR_SEMIHARD_NATIVE' otherwise.
 Napi::Error to_js_error(Napi::Env env, const CapturedError& error);
 
 Napi::Error type_error(Napi::Env env, const std::string& argument, const std::string& expected);

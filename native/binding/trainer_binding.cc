@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/cuda.h>
+
 #include "../core/device.h"
 #include "../core/errors.h"
 #include "../core/lr_finder.h"
@@ -42,7 +44,9 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod("loadState", &TrainerWrap::load_state),
                         InstanceMethod("parameterInfo", &TrainerWrap::parameter_info),
                         InstanceMethod("getParameter", &TrainerWrap::get_parameter),
-                        InstanceMethod("lrFind", &TrainerWrap::lr_find)});
+                        InstanceMethod("lrFind", &TrainerWrap::lr_find),
+                        InstanceMethod("connect", &TrainerWrap::connect),
+                        InstanceMethod("computeGradients", &TrainerWrap::compute_gradients)});
   }
 
   explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
@@ -53,6 +57,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       core::TrainerOptions options;
       options.backbone = core::parse_backbone(string_option(env, o, "backbone"));
       options.dim = integer_option(env, o, "dim");
+      if (!o.Get("batchNorm").IsUndefined()) options.batch_norm = core::parse_batch_norm_statistics(string_option(env, o, "batchNorm"));
       const std::string kind = string_option(env, o, "lossKind");
       options.loss.kind = kind == "hard" ? core::TripletKind::kHard : core::TripletKind::kSemiHard;
       options.loss.margin = static_cast<float>(number_option(env, o, "margin"));
@@ -62,6 +67,14 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       options.grad_clip = number_option(env, o, "gradClip");
       options.augment = boolean_option(env, o, "augment");
       options.device = core::resolve_device(string_option(env, o, "device"));
+      const int64_t device_index = !o.Get("deviceIndex").IsUndefined() ? integer_option(env, o, "deviceIndex") : -1;
+      if (options.device.is_cuda() && device_index >= 0) {
+        if (device_index >= static_cast<int64_t>(torch::cuda::device_count())) {
+          throw core::ArgumentError("deviceIndex", "Expected a CUDA device index below " +
+                                                       std::to_string(torch::cuda::device_count()));
+        }
+        options.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device_index));
+      }
       options.seed = static_cast<uint64_t>(integer_option(env, o, "seed"));
       trainer_ = std::make_unique<core::Trainer>(options);
       return env.Undefined();
@@ -203,6 +216,62 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     });
   }
 
+  // connect({ rank, worldSize, masterAddr, masterPort, backend, timeoutMs, connectTimeoutMs })
+  // -> Promise<{ rank, worldSize, backend }>: joins the group off the event loop.
+  Napi::Value connect(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      if (!info[0].IsObject()) throw type_error(env, "distributed", "an object");
+      const Napi::Object o = info[0].As<Napi::Object>();
+      core::CommunicatorOptions options;
+      options.rank = integer_option(env, o, "rank");
+      options.world_size = integer_option(env, o, "worldSize");
+      options.master_addr = string_option(env, o, "masterAddr");
+      options.master_port = integer_option(env, o, "masterPort");
+      options.backend = string_option(env, o, "backend");
+      options.timeout = std::chrono::milliseconds(integer_option(env, o, "timeoutMs"));
+      options.connect_timeout = std::chrono::milliseconds(integer_option(env, o, "connectTimeoutMs"));
+      return TaskWorker::queue(
+          env, "semihard:connect", [this, options] { trainer_->connect(options); },
+          [this](Napi::Env e) -> Napi::Value {
+            Napi::Object out = Napi::Object::New(e);
+            out.Set("rank", static_cast<double>(trainer_->rank()));
+            out.Set("worldSize", static_cast<double>(trainer_->world_size()));
+            return out;
+          },
+          occupy(), Value());
+    });
+  }
+
+  // computeGradients(indices) -> Promise<{ loss, gradients: { [name]: Float32Array } }>
+  Napi::Value compute_gradients(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      check_idle(env);
+      auto indices = std::make_shared<torch::Tensor>(labels_to_tensor(env, info[0], "indices").to(torch::kInt64));
+      auto loss = std::make_shared<float>(0.0f);
+      auto grads = std::make_shared<std::vector<std::pair<std::string, torch::Tensor>>>();
+      return TaskWorker::queue(
+          env, "semihard:gradients",
+          [this, indices, loss, grads] {
+            *loss = trainer_->compute_gradients(*indices).loss;
+            for (const auto& p : trainer_->model()->named_parameters()) {
+              if (p.value().grad().defined()) grads->emplace_back(p.key(), p.value().grad().detach().flatten().to(torch::kCPU));
+            }
+          },
+          [loss, grads](Napi::Env e) -> Napi::Value {
+            Napi::Object out = Napi::Object::New(e);
+            Napi::Object g = Napi::Object::New(e);
+            for (const auto& [name, t] : *grads) g.Set(name, tensor_to_float32_array(e, t));
+            out.Set("loss", *loss);
+            out.Set("gradients", g);
+            return out;
+          },
+          occupy(), Value());
+    });
+  }
+
   Napi::Value parameter_info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
@@ -265,7 +334,8 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
     try {
       const int64_t steps = indices_.numel() / batch_;
       for (int64_t s = 0; s < steps; ++s) {
-        if (owner_->cancel_.exchange(false)) {
+        // Several processes stop together: a wish to stop on any rank stops all of them.
+        if (owner_->trainer_->any_rank_stops(owner_->cancel_.exchange(false))) {
           outcome_.cancelled = true;
           return;
         }

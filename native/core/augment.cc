@@ -6,9 +6,7 @@
 
 namespace semihard::core {
 
-torch::Tensor random_affine(const torch::Tensor& images, at::Generator& generator, const AffineRange& range) {
-  namespace F = torch::nn::functional;
-  const int64_t n = images.size(0);
+torch::Tensor draw_affine(int64_t n, at::Generator& generator, const AffineRange& range) {
   const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
   auto uniform = [&](double lo, double hi) { return torch::rand({n}, generator, cpu) * (hi - lo) + lo; };
   const double max_angle = range.max_rotation_degrees * 3.14159265358979323846 / 180.0;
@@ -19,11 +17,18 @@ torch::Tensor random_affine(const torch::Tensor& images, at::Generator& generato
   torch::Tensor ty = uniform(-2.0 * range.max_translation, 2.0 * range.max_translation);
   torch::Tensor c = torch::cos(angle) / scale;
   torch::Tensor s = torch::sin(angle) / scale;
-  torch::Tensor theta = torch::stack({torch::stack({c, -s, tx}, 1), torch::stack({s, c, ty}, 1)}, 1);
-  theta = theta.to(images.device());
-  torch::Tensor grid = F::affine_grid(theta, images.sizes(), /*align_corners=*/false);
+  return torch::stack({torch::stack({c, -s, tx}, 1), torch::stack({s, c, ty}, 1)}, 1);
+}
+
+torch::Tensor apply_affine(const torch::Tensor& images, const torch::Tensor& theta) {
+  namespace F = torch::nn::functional;
+  torch::Tensor grid = F::affine_grid(theta.to(images.device()), images.sizes(), /*align_corners=*/false);
   return F::grid_sample(images, grid,
                         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kReflection).align_corners(false));
+}
+
+torch::Tensor random_affine(const torch::Tensor& images, at::Generator& generator, const AffineRange& range) {
+  return apply_affine(images, draw_affine(images.size(0), generator, range));
 }
 
 }  // namespace semihard::core

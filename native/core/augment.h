@@ -15,6 +15,10 @@ struct AffineRange {
 
 // images: N x C x H x W float32 on any device; the parameters are drawn on the CPU from
 // `generator`, so a seed gives the same images on every device.
+// The transforms of n images: n x 2 x 3 float32 on the CPU, drawn from `generator`.
+torch::Tensor draw_affine(int64_t n, at::Generator& generator, const AffineRange& range = {});
+// images resampled through `theta` (draw_affine's), bilinear with reflection padding.
+torch::Tensor apply_affine(const torch::Tensor& images, const torch::Tensor& theta);
 torch::Tensor random_affine(const torch::Tensor& images, at::Generator& generator, const AffineRange& range = {});
 
 }  // namespace semihard::core

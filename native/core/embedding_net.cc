@@ -16,7 +16,7 @@ nn::Sequential convnet(int64_t in_channels, int64_t& features) {
   nn::Sequential s;
   auto stage = [&](int64_t in, int64_t out) {
     s->push_back(conv3x3(in, out));
-    s->push_back(nn::BatchNorm2d(out));
+    s->push_back(SyncBatchNorm2d(out));
     s->push_back(nn::ReLU(nn::ReLUOptions().inplace(true)));
   };
   stage(in_channels, 32);
@@ -35,7 +35,7 @@ nn::Sequential convnet(int64_t in_channels, int64_t& features) {
 nn::Sequential resnet(const std::vector<int64_t>& blocks, int64_t in_channels, int64_t& features) {
   nn::Sequential s;
   s->push_back(conv3x3(in_channels, 64));
-  s->push_back(nn::BatchNorm2d(64));
+  s->push_back(SyncBatchNorm2d(64));
   s->push_back(nn::ReLU(nn::ReLUOptions().inplace(true)));
   int64_t channels = 64;
   const int64_t widths[] = {64, 128, 256, 512};
@@ -79,13 +79,13 @@ Freeze parse_freeze(const std::string& name) {
 
 BasicBlockImpl::BasicBlockImpl(int64_t in_channels, int64_t out_channels, int64_t stride) {
   conv1 = register_module("conv1", conv3x3(in_channels, out_channels, stride));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(out_channels));
+  bn1 = register_module("bn1", SyncBatchNorm2d(out_channels));
   conv2 = register_module("conv2", conv3x3(out_channels, out_channels));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(out_channels));
+  bn2 = register_module("bn2", SyncBatchNorm2d(out_channels));
   torch::nn::Sequential sc;
   if (stride != 1 || in_channels != out_channels) {
     sc->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 1).stride(stride).bias(false)));
-    sc->push_back(torch::nn::BatchNorm2d(out_channels));
+    sc->push_back(SyncBatchNorm2d(out_channels));
   }
   shortcut = register_module("shortcut", sc);
 }
@@ -129,6 +129,18 @@ void EmbeddingNetImpl::set_freeze(Freeze freeze) {
   const auto params = named_parameters();
   for (const auto& [name, group] : parameter_groups()) {
     params[name].set_requires_grad(freeze == Freeze::kNone || group != "backbone");
+  }
+}
+
+void EmbeddingNetImpl::set_communicator(Communicator* communicator) {
+  for (const auto& module : modules(/*include_self=*/false)) {
+    if (auto* bn = module->as<SyncBatchNorm2dImpl>()) bn->communicator = communicator;
+  }
+}
+
+void EmbeddingNetImpl::set_batch_norm_statistics(BatchNormStatistics statistics) {
+  for (const auto& module : modules(/*include_self=*/false)) {
+    if (auto* bn = module->as<SyncBatchNorm2dImpl>()) bn->statistics = statistics;
   }
 }
 

@@ -1,13 +1,17 @@
 // The embedding network of the recipe: a CNN cut before its classifier, then
 // Linear(features -> dim, bias=False) and L2 normalisation. Backbones: a small fast convnet
 // for 28 x 28 greyscale (the CPU default) and ResNet-18 / ResNet-34 adapted to small
-// greyscale inputs (3 x 3 stride-1 stem, no max-pool).
+// greyscale inputs (3 x 3 stride-1 stem, no max-pool). Their BatchNorm layers synchronise
+// statistics across processes when training in several (sync_batch_norm.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
+
+#include "communicator.h"
+#include "sync_batch_norm.h"
 
 namespace semihard::core {
 
@@ -25,7 +29,7 @@ struct BasicBlockImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  SyncBatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Sequential shortcut{nullptr};  // empty: identity
 };
 TORCH_MODULE(BasicBlock);
@@ -39,6 +43,10 @@ struct EmbeddingNetImpl : torch::nn::Module {
   // Sets requires_grad: kBackbone keeps the head and every BatchNorm parameter learning.
   void set_freeze(Freeze freeze);
   std::vector<torch::Tensor> trainable_parameters();
+  // Training in several processes: BatchNorm statistics over the global batch (null: alone).
+  void set_communicator(Communicator* communicator);
+  // Which statistics BatchNorm uses in training (sync_batch_norm.h).
+  void set_batch_norm_statistics(BatchNormStatistics statistics);
   // The parameters' group: "head", "batchnorm" or "backbone", keyed like named_parameters().
   std::vector<std::pair<std::string, std::string>> parameter_groups();
 

@@ -1,5 +1,7 @@
-// Errors raised by the core on bad caller input. The binding maps ArgumentError to a JS
-// RangeError naming `argument()`; anything else becomes a SemihardError.
+// Errors raised by the core. The binding maps ArgumentError (bad caller input) to a JS
+// RangeError naming `argument()`, DistributedError (a peer process failed, hung or could not
+// be reached) to a SemihardError with code ERR_SEMIHARD_DISTRIBUTED; anything else becomes a
+// SemihardError too.
 #pragma once
 
 #include <stdexcept>
@@ -15,6 +17,11 @@ class ArgumentError : public std::invalid_argument {
 
  private:
   std::string argument_;
+};
+
+class DistributedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 }  // namespace semihard::core

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "collectives_autograd.h"
 #include "errors.h"
 
 namespace semihard::core {
@@ -27,6 +28,7 @@ Trainer::Trainer(const TrainerOptions& options)
     : options_(options), generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed + 1)) {
   torch::manual_seed(options.seed);  // the model's initial weights
   model_ = EmbeddingNet(options.backbone, options.dim);
+  model_->set_batch_norm_statistics(options.batch_norm);
   model_->to(options.device);
 }
 
@@ -72,32 +74,108 @@ void Trainer::begin_phase(Freeze freeze, double max_lr, int64_t total_steps) {
   step_ = 0;
 }
 
-StepResult Trainer::train_step(const torch::Tensor& indices, double lr) {
+void Trainer::connect(const CommunicatorOptions& options) {
+  TORCH_CHECK(!communicator_, "this trainer is already connected");
+  CommunicatorOptions o = options;
+  o.device = options_.device;
+  communicator_ = std::make_unique<Communicator>(o);
+  model_->set_communicator(communicator_.get());
+  // Rank 0's weights and statistics everywhere (they agree already when the seeds do).
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor t : model_->parameters()) {
+    torch::Tensor buffer = t.detach().contiguous();
+    communicator_->broadcast_(buffer, 0);
+    t.copy_(buffer);
+  }
+  for (torch::Tensor t : model_->buffers()) {
+    torch::Tensor buffer = t.contiguous();
+    communicator_->broadcast_(buffer, 0);
+    t.copy_(buffer);
+  }
+}
+
+bool Trainer::any_rank_stops(bool stop) {
+  if (!distributed()) return stop;
+  torch::Tensor flag = torch::full({1}, stop ? 1.0f : 0.0f, torch::TensorOptions().device(options_.device));
+  communicator_->all_reduce_max_(flag);
+  return flag.item<float>() > 0.0f;
+}
+
+std::pair<int64_t, int64_t> Trainer::local_rows(int64_t batch) const {
+  const int64_t world = world_size();
+  if (batch % world != 0) {
+    throw ArgumentError("batchSize", "Expected a batch size divisible by the " + std::to_string(world) +
+                                         " ranks but received " + std::to_string(batch));
+  }
+  const int64_t n = batch / world;
+  return {rank() * n, n};
+}
+
+StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   TORCH_CHECK(optimizer_, "begin_phase must come before train_step");
   TORCH_CHECK(train_.images.defined(), "set_data must come before train_step");
   model_->train();
+  const auto [begin, rows] = local_rows(indices.size(0));
+  torch::Tensor x = to_input(train_.images.index_select(0, indices.narrow(0, begin, rows)));
+  if (options_.augment) {
+    // Drawn for the whole global batch on every rank, so the generators stay in step and each
+    // image is transformed as it would be in one process.
+    torch::NoGradGuard no_grad;
+    x = apply_affine(x, draw_affine(indices.size(0), generator_, options_.affine).narrow(0, begin, rows));
+  }
+  const torch::Tensor labels = train_.labels.index_select(0, indices);
+  torch::Tensor embeddings = model_->forward(x);
+  optimizer_->zero_grad();
   StepResult r;
-  r.lr = lr > 0 ? lr : schedule_.lr(step_);
+  r.positive_pairs = count_positive_pairs(labels);
+  if (!distributed()) {
+    torch::Tensor loss = triplet_loss(embeddings, labels, options_.loss);
+    loss.backward();
+    r.loss = loss.item<float>();
+    return r;
+  }
+  // This rank's anchors against the global batch; the gather's backward hands every rank the
+  // gradient of the rows it owns, from all ranks' anchors.
+  torch::Tensor global = gather_rows(*communicator_, embeddings);
+  torch::Tensor share = triplet_loss_share(global, labels.to(options_.device), options_.loss, begin, begin + rows);
+  share.backward();
+  // One all-reduce for every parameter gradient and the loss shares.
+  std::vector<torch::Tensor> params = model_->trainable_parameters();
+  std::vector<torch::Tensor> flat;
+  flat.reserve(params.size() + 1);
+  for (const torch::Tensor& p : params) {
+    flat.push_back(p.grad().defined() ? p.grad().flatten() : torch::zeros({p.numel()}, p.options()));
+  }
+  flat.push_back(share.detach().view({1}));
+  torch::Tensor buffer = torch::cat(flat);
+  communicator_->all_reduce_sum_(buffer);
+  int64_t offset = 0;
+  for (torch::Tensor& p : params) {
+    torch::Tensor g = buffer.narrow(0, offset, p.numel()).view_as(p);
+    if (p.grad().defined()) {
+      p.mutable_grad().copy_(g);
+    } else {
+      p.mutable_grad() = g.clone();
+    }
+    offset += p.numel();
+  }
+  r.loss = buffer[offset].item<float>();
+  return r;
+}
+
+StepResult Trainer::train_step(const torch::Tensor& indices, double lr) {
+  TORCH_CHECK(optimizer_, "begin_phase must come before train_step");
+  const double step_lr = lr > 0 ? lr : schedule_.lr(step_);
   for (auto& group : optimizer_->param_groups()) {
     auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
-    o.lr(r.lr);
+    o.lr(step_lr);
     o.betas({schedule_.beta1(step_), std::get<1>(o.betas())});
   }
-  torch::Tensor x = to_input(train_.images.index_select(0, indices));
-  {
-    torch::NoGradGuard no_grad;
-    if (options_.augment) x = random_affine(x, generator_, options_.affine);
-  }
-  torch::Tensor labels = train_.labels.index_select(0, indices);
-  torch::Tensor embeddings = model_->forward(x);
-  torch::Tensor loss = triplet_loss(embeddings, labels, options_.loss);
-  optimizer_->zero_grad();
-  loss.backward();
+  StepResult r = compute_gradients(indices);
+  r.lr = step_lr;
   if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->trainable_parameters(), options_.grad_clip);
   optimizer_->step();
   ++step_;
-  r.loss = loss.item<float>();
-  r.positive_pairs = count_positive_pairs(labels);
   return r;
 }
 
@@ -105,7 +183,10 @@ float Trainer::valid_loss(const torch::Tensor& indices) {
   TORCH_CHECK(valid_.images.defined(), "no validation set");
   torch::NoGradGuard no_grad;
   model_->eval();
-  torch::Tensor embeddings = model_->forward(to_input(valid_.images.index_select(0, indices)));
+  const auto [begin, rows] = local_rows(indices.size(0));
+  torch::Tensor embeddings = model_->forward(to_input(valid_.images.index_select(0, indices.narrow(0, begin, rows))));
+  // Every rank scores the whole gathered batch: the same number everywhere, as in one process.
+  if (distributed()) embeddings = communicator_->all_gather_rows(embeddings);
   return triplet_loss_with_grad(embeddings, valid_.labels.index_select(0, indices), options_.loss).loss;
 }
 

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "augment.h"
+#include "communicator.h"
 #include "embedding_net.h"
 #include "one_cycle.h"
 #include "triplet_loss.h"
@@ -26,6 +27,7 @@ struct ImageSet {
 struct TrainerOptions {
   Backbone backbone = Backbone::kConvNet;
   int64_t dim = 128;
+  BatchNormStatistics batch_norm = BatchNormStatistics::kSync;
   TripletOptions loss;
   double weight_decay = 1e-2;
   double grad_clip = 0.0;  // max global gradient norm; 0 = off
@@ -45,6 +47,18 @@ class Trainer {
  public:
   explicit Trainer(const TrainerOptions& options);
 
+  // Joins a group of training processes (blocks until all have joined) and takes rank 0's
+  // weights and buffers. From then on, every rank calls train_step / valid_loss /
+  // compute_gradients / any_rank_stops in the same order with the same global batch; each
+  // embeds its own contiguous share of the batch's rows, the loss mines over the gathered
+  // global batch, and gradients are exactly those of one process holding the whole batch.
+  void connect(const CommunicatorOptions& options);
+  bool distributed() const { return communicator_ && communicator_->world_size() > 1; }
+  int64_t rank() const { return communicator_ ? communicator_->rank() : 0; }
+  int64_t world_size() const { return communicator_ ? communicator_->world_size() : 1; }
+  // Whether any rank asks to stop (each passes its own wish): all ranks then stop together.
+  bool any_rank_stops(bool stop);
+
   // Copies nothing: the tensors are kept. The normalisation (mean, std) comes from `train`.
   void set_data(ImageSet train, ImageSet valid);
   // Starts a phase: what learns, a fresh AdamW over it, and the phase's one-cycle schedule.
@@ -52,6 +66,10 @@ class Trainer {
   // One optimiser step on the train images at `indices` (int64, CPU), at the schedule's
   // learning rate, or at `lr` when it is given (the range test).
   StepResult train_step(const torch::Tensor& indices, double lr = -1.0);
+  // The loss of the train images at `indices` and its gradient, left in the trainable
+  // parameters' .grad (summed over ranks), without an optimiser step. Augmentation draws
+  // from the generator as train_step does.
+  StepResult compute_gradients(const torch::Tensor& indices);
   // The loss on the validation images at `indices`, in eval mode, without learning.
   float valid_loss(const torch::Tensor& indices);
   // Embeddings of N x H x W images (uint8 0..255, or float32 0..1): N x dim float32 on CPU.
@@ -83,6 +101,8 @@ class Trainer {
 
  private:
   torch::Tensor to_input(const torch::Tensor& images) const;  // N x H x W -> normalised N x 1 x H x W
+  // This rank's rows [begin, begin + n) of a global batch of `batch` rows.
+  std::pair<int64_t, int64_t> local_rows(int64_t batch) const;
 
   TrainerOptions options_;
   EmbeddingNet model_{nullptr};
@@ -95,6 +115,7 @@ class Trainer {
   Freeze freeze_ = Freeze::kNone;
   bool phase_begun_ = false;
   int64_t step_ = 0;
+  std::unique_ptr<Communicator> communicator_;  // the model's BatchNorm layers hold a pointer to it
 };
 
 }  // namespace semihard::core

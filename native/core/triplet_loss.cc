@@ -63,13 +63,13 @@ class TripletLossFunction : public torch::autograd::Function<TripletLossFunction
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& embeddings,
                                const torch::Tensor& labels, int64_t kind, double margin, bool soft,
-                               int64_t distance) {
+                               int64_t distance, int64_t anchor_begin, int64_t anchor_end) {
     TripletOptions options;
     options.kind = static_cast<TripletKind>(kind);
     options.margin = static_cast<float>(margin);
     options.soft = soft;
     options.distance = static_cast<Distance>(distance);
-    TripletResult result = triplet_loss_with_grad(embeddings, labels, options);
+    TripletResult result = triplet_loss_share_with_grad(embeddings, labels, options, anchor_begin, anchor_end);
     ctx->save_for_backward({result.grad});
     return torch::full({}, result.loss, embeddings.options());
   }
@@ -77,7 +77,8 @@ class TripletLossFunction : public torch::autograd::Function<TripletLossFunction
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
     torch::Tensor grad = ctx->get_saved_variables()[0] * grad_outputs[0];
-    return {grad, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {grad,           torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -91,12 +92,20 @@ int64_t block_rows(int64_t batch) {
 
 TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                      const TripletOptions& options) {
+  return triplet_loss_share_with_grad(embeddings, labels, options, 0, embeddings.dim() == 2 ? embeddings.size(0) : 0);
+}
+
+TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                           const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end) {
   if (embeddings.dim() != 2 || embeddings.scalar_type() != torch::kFloat32) {
     throw ArgumentError("embeddings", "Expected a 2-D float32 tensor for embeddings");
   }
   const int64_t batch = embeddings.size(0);
   check_batch(batch, "embeddings");
   if (embeddings.size(1) < 1) throw ArgumentError("dim", "Expected dim >= 1");
+  if (anchor_begin < 0 || anchor_end > batch || anchor_begin > anchor_end) {
+    throw ArgumentError("anchors", "Expected anchor rows within [0, " + std::to_string(batch) + ")");
+  }
   check_finite(embeddings, "embeddings");
   check_labels(labels, batch);
 
@@ -116,8 +125,8 @@ TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torc
   torch::Tensor grad_points = torch::zeros_like(operands.points);
   double loss_sum = 0.0;
   const int64_t step = block_rows(batch);
-  for (int64_t begin = 0; begin < batch; begin += step) {
-    const int64_t end = std::min(batch, begin + step);
+  for (int64_t begin = anchor_begin; begin < anchor_end; begin += step) {
+    const int64_t end = std::min(anchor_end, begin + step);
     torch::Tensor block = distance_block(operands, begin, end);
     MinedBlock mined = mine_block(block, begin, groups, labels_device, options);
     loss_sum += mined.loss_sum;
@@ -169,9 +178,14 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
 
 torch::Tensor triplet_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
                            const TripletOptions& options) {
+  return triplet_loss_share(embeddings, labels, options, 0, embeddings.dim() == 2 ? embeddings.size(0) : 0);
+}
+
+torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                 const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end) {
   return TripletLossFunction::apply(embeddings, labels, static_cast<int64_t>(options.kind),
                                     static_cast<double>(options.margin), options.soft,
-                                    static_cast<int64_t>(options.distance));
+                                    static_cast<int64_t>(options.distance), anchor_begin, anchor_end);
 }
 
 torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,

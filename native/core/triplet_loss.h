@@ -35,6 +35,13 @@ struct TripletResult {
 TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                      const TripletOptions& options);
 
+// The share of the anchors in rows [anchor_begin, anchor_end): their loss terms divided by
+// the whole batch's number of terms, and the gradient of that with respect to every row. The
+// shares of a partition of the anchors add up to the loss and its gradient (multi-process
+// training: each rank takes the share of its own rows of the gathered global batch).
+TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                           const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end);
+
 // TF's callable distance_metric: `distances` is the caller's B x B matrix (used as given);
 // the gradient is with respect to it. options.distance is ignored.
 TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distances,
@@ -48,6 +55,8 @@ torch::Tensor triplet_hard_loss(const torch::Tensor& embeddings, const torch::Te
                                 float margin = 1.0f, bool soft = false, Distance distance = Distance::kL2);
 torch::Tensor triplet_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
                            const TripletOptions& options);
+torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                 const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end);
 
 // Number of ordered positive pairs: sum over classes of n_c (n_c - 1).
 int64_t count_positive_pairs(const torch::Tensor& labels);
