@@ -9,10 +9,12 @@ import { SingleBar, Presets } from 'cli-progress';
 import * as path from 'node:path';
 import {
   DEFAULT_PHASES,
+  distributedFromEnv,
   evaluate,
   info,
   loadDataset,
   loadModel,
+  launchRanks,
   lrFind,
   plotEmbeddings,
   plotHistory,
@@ -25,6 +27,7 @@ import {
   type TrainConfig,
 } from './index';
 import { writeFileAtomic } from './checkpoint';
+import * as os from 'node:os';
 
 function number(value: string): number {
   const n = Number(value);
@@ -63,6 +66,12 @@ interface TrainFlags {
   resume?: boolean;
   maxSteps?: number;
   json?: boolean;
+  batchNorm: 'sync' | 'local' | 'frozen';
+  nproc: number;
+  masterAddr?: string;
+  masterPort?: number;
+  distBackend?: 'gloo' | 'nccl' | 'auto';
+  distTimeout?: number;
 }
 
 export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
@@ -72,7 +81,7 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
   const data = flags.data === 'mnist' || flags.data === 'fashion-mnist' ? flags.data : { idxDir: flags.data };
   return {
     data,
-    model: { backbone: flags.backbone, dim: flags.dim },
+    model: { backbone: flags.backbone, dim: flags.dim, batchNorm: flags.batchNorm },
     loss: { kind: flags.loss, margin: flags.margin, distance: flags.distance, ...(flags.loss === 'hard' ? { soft: !!flags.soft } : {}) },
     batch: { classes: flags.classes, perClass: flags.perClass, sampler: flags.sampler },
     phases,
@@ -88,21 +97,64 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
   };
 }
 
+// A rank started by `--nproc` or torchrun: torchrun's variables, with the flags' overrides.
+function distributedFromFlags(flags: TrainFlags): TrainConfig['distributed'] {
+  const env = distributedFromEnv(process.env);
+  if (!env) return undefined;
+  return {
+    ...env,
+    ...(flags.distBackend ? { backend: flags.distBackend } : {}),
+    ...(flags.distTimeout !== undefined ? { timeoutMs: flags.distTimeout } : {}),
+  };
+}
+
+// argv without --nproc (the ranks run the same command alone), with --threads split among them.
+function rankArgs(argv: string[], nproc: number, threads: number | undefined): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--nproc') {
+      i++;
+      continue;
+    }
+    if (argv[i].startsWith('--nproc=')) continue;
+    out.push(argv[i]);
+  }
+  if (threads === undefined) out.push('--threads', String(Math.max(1, Math.floor((os.availableParallelism?.() ?? os.cpus().length) / nproc))));
+  return out;
+}
+
 function formatEpoch(e: EpochEvent, phases: number): string {
   return `phase ${e.phase + 1}/${phases} epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)}, valid loss ${e.validLoss.toFixed(4)} (${e.seconds.toFixed(1)} s)`;
 }
 
 async function runTrain(flags: TrainFlags): Promise<number> {
-  const config = trainConfigFromFlags(flags);
+  if (flags.nproc > 1) {
+    if (process.env.WORLD_SIZE) throw new InvalidArgumentError('--nproc inside a rank (WORLD_SIZE is set): start the ranks one way only');
+    return launchRanks({
+      nproc: flags.nproc,
+      script: process.argv[1],
+      args: rankArgs(process.argv.slice(2), flags.nproc, flags.threads),
+      masterAddr: flags.masterAddr,
+      masterPort: flags.masterPort,
+    });
+  }
+  const config = { ...trainConfigFromFlags(flags), distributed: distributedFromFlags(flags) };
+  const rank = config.distributed && typeof config.distributed === 'object' ? config.distributed.rank : 0;
   const phases = config.phases!.length;
   const controller = new AbortController();
   const onSigint = (): void => controller.abort(new Error('interrupted (Ctrl-C)'));
   process.once('SIGINT', onSigint);
   let bar: SingleBar | null = null;
-  const quiet = !!flags.json;
+  // The other ranks stay quiet unless something fails: rank 0 speaks for the group.
+  const quiet = !!flags.json || rank > 0;
   if (!quiet) {
     const i = info();
-    process.stderr.write(`semihard: LibTorch ${i.torchVersion}, ${i.cudaAvailable && flags.device !== 'cpu' ? 'CUDA' : 'CPU'}, ${flags.threads ?? i.threads} threads\n`);
+    const d = config.distributed && typeof config.distributed === 'object' ? config.distributed : null;
+    process.stderr.write(
+      `semihard: LibTorch ${i.torchVersion}, ${i.cudaAvailable && flags.device !== 'cpu' ? 'CUDA' : 'CPU'}, ${flags.threads ?? i.threads} threads` +
+        (d ? `, rank 0 of ${d.worldSize} (${d.backend === 'auto' ? 'c10d' : d.backend} via ${d.masterAddr}:${d.masterPort})` : '') +
+        '\n',
+    );
   }
   const onProgress = (e: ProgressEvent): void => {
     if (quiet) return;
@@ -131,6 +183,7 @@ async function runTrain(flags: TrainFlags): Promise<number> {
   try {
     const result = await train({ ...config, onProgress, onEpoch, signal: controller.signal });
     const seconds = (performance.now() - started) / 1000;
+    if (rank > 0) return 0;
     if (quiet) {
       process.stdout.write(`${JSON.stringify({ ...result, seconds }, null, 2)}\n`);
     } else {
@@ -313,6 +366,12 @@ export function buildProgram(): Command {
     .option('--resume', 'continue from <checkpoint-dir>/last.ckpt')
     .option('--max-steps <n>', 'stop after this many training steps in all', integer)
     .option('--json', 'print the result as JSON on stdout, no progress output')
+    .addOption(new Option('--batch-norm <stats>', "BatchNorm statistics in training: the global batch's, each rank's, or the running ones").choices(['sync', 'local', 'frozen']).default('sync'))
+    .option('--nproc <n>', 'train in n processes on this machine (ranks of one global batch, c10d Gloo/NCCL)', integer, 1)
+    .option('--master-addr <host>', 'with --nproc: the rendezvous host (default 127.0.0.1)')
+    .option('--master-port <port>', 'with --nproc: the rendezvous port (default: a free one)', integer)
+    .addOption(new Option('--dist-backend <name>', 'collectives backend (default: nccl on CUDA, else gloo)').choices(['gloo', 'nccl', 'auto']))
+    .option('--dist-timeout <ms>', 'how long a rank waits for a silent peer before failing (default 60000)', integer)
     .action(async (flags: TrainFlags) => {
       process.exitCode = await runTrain(flags);
     });

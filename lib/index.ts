@@ -55,6 +55,7 @@ export type {
   PhaseConfig,
   Backbone,
   Freeze,
+  BatchNormStatistics,
   ResolvedTrainConfig,
 } from './train';
 export { loadModel } from './model';
@@ -68,3 +69,7 @@ export type { PlotOptions, PlotResult } from './plot';
 export { plotHistory } from './plot';
 export { lrFind } from './lr-find';
 export type { LrFindConfig, LrFindResult } from './lr-find';
+export { launchRanks, freePort } from './launch';
+export type { LaunchOptions } from './launch';
+export { distributedFromEnv } from './distributed';
+export type { DistributedConfig, ResolvedDistributed, CollectiveBackend } from './distributed';
