@@ -22,5 +22,8 @@ export const {
   loadDataset,
   DEFAULT_PHASES,
   FASHION_MNIST_CLASSES,
+  launchRanks,
+  freePort,
+  distributedFromEnv,
 } = semihard;
 export default semihard;

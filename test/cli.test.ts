@@ -30,6 +30,22 @@ describe('semihard CLI', () => {
     );
   });
 
+  it('--nproc 2 trains in two ranks: exit 0, one JSON result from rank 0, the checkpoint it wrote', () => {
+    const ckpt = path.join(tmp, 'ck-nproc');
+    const r = run('train', '--nproc', '2', '--data', dir, '--max-steps', '3', '--classes', '4', '--per-class', '4', '--dim', '8', '--device', 'cpu', '--checkpoint-dir', ckpt, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { steps: number; checkpoint: string };
+    expect(out).toMatchObject({ steps: 3, checkpoint: path.join(ckpt, 'last.ckpt') });
+    expect(fs.existsSync(out.checkpoint)).toBe(true);
+  });
+
+  it('--nproc with a global batch the ranks cannot split: a RangeError naming config.batch, exit 2', () => {
+    const r = run('train', '--nproc', '3', '--data', dir, '--max-steps', '1', '--classes', '4', '--per-class', '4', '--dim', '8', '--device', 'cpu', '--checkpoint-dir', path.join(tmp, 'ck-bad'), '--json');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/\[rank 1\].*config\.batch/);
+  });
+
   it('trains with --json: exit 0, a JSON result, a checkpoint', () => {
     const ckpt = path.join(tmp, 'ck');
     const r = run('train', '--data', dir, '--max-steps', '3', '--classes', '4', '--per-class', '4', '--dim', '8', '--device', 'cpu', '--checkpoint-dir', ckpt, '--json');

@@ -1,5 +1,6 @@
 // train()'s configuration: defaults, and every bad value a clear TypeError/RangeError.
 import { resolveTrainConfig, DEFAULT_PHASES } from '../lib/train';
+import { distributedFromEnv } from '../lib/distributed';
 import * as path from 'node:path';
 
 describe('resolveTrainConfig', () => {
@@ -7,7 +8,7 @@ describe('resolveTrainConfig', () => {
     const c = resolveTrainConfig({ data: 'mnist' });
     expect(c).toMatchObject({
       data: 'mnist',
-      model: { backbone: 'convnet', dim: 128 },
+      model: { backbone: 'convnet', dim: 128, batchNorm: 'sync' },
       loss: { kind: 'semihard', margin: 1, distance: 'L2', soft: false },
       batch: { classes: 8, perClass: 16, sampler: 'balanced' },
       phases: DEFAULT_PHASES,
@@ -20,6 +21,7 @@ describe('resolveTrainConfig', () => {
       checkpointDir: path.resolve('semihard-checkpoints'),
       resume: false,
       maxSteps: null,
+      distributed: null,
     });
     expect(DEFAULT_PHASES).toEqual([
       { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
@@ -57,6 +59,16 @@ describe('resolveTrainConfig', () => {
     ['maxSteps 0', { data: 'mnist', maxSteps: 0 }, 'RangeError', 'config.maxSteps'],
     ['onProgress not a function', { data: 'mnist', onProgress: 1 }, 'TypeError', 'config.onProgress'],
     ['signal not an AbortSignal', { data: 'mnist', signal: {} }, 'TypeError', 'config.signal'],
+    ['batchNorm unknown', { data: 'mnist', model: { batchNorm: 'group' } }, 'RangeError', 'config.model.batchNorm'],
+    ['distributed a number', { data: 'mnist', distributed: 2 }, 'TypeError', 'config.distributed'],
+    ['distributed misspelt key', { data: 'mnist', distributed: { rank: 0, worldSize: 2, port: 1 } }, 'TypeError', 'config.distributed.port'],
+    ['distributed no worldSize', { data: 'mnist', distributed: { rank: 0 } }, 'TypeError', 'config.distributed.worldSize'],
+    ['distributed rank a string', { data: 'mnist', distributed: { rank: '0', worldSize: 2 } }, 'TypeError', 'config.distributed.rank'],
+    ['distributed rank >= worldSize', { data: 'mnist', distributed: { rank: 2, worldSize: 2 } }, 'RangeError', 'config.distributed.rank'],
+    ['distributed port 70000', { data: 'mnist', distributed: { rank: 0, worldSize: 2, masterPort: 70000 } }, 'RangeError', 'config.distributed.masterPort'],
+    ['distributed backend mpi', { data: 'mnist', distributed: { rank: 0, worldSize: 2, backend: 'mpi' } }, 'RangeError', 'config.distributed.backend'],
+    ['distributed timeout 0', { data: 'mnist', distributed: { rank: 0, worldSize: 2, timeoutMs: 0 } }, 'RangeError', 'config.distributed.timeoutMs'],
+    ['distributed empty host', { data: 'mnist', distributed: { rank: 0, worldSize: 2, masterAddr: '' } }, 'TypeError', 'config.distributed.masterAddr'],
   ];
   it.each(table)('%s', (_name, config, errorName, argument) => {
     let caught: unknown;
@@ -67,5 +79,22 @@ describe('resolveTrainConfig', () => {
     }
     expect(caught).toMatchObject({ name: errorName, argument, code: 'ERR_SEMIHARD_ARGUMENT' });
     expect((caught as Error).message).toContain(argument);
+  });
+});
+
+describe('distributed options', () => {
+  it('fills the defaults and reads torchrun variables', () => {
+    expect(resolveTrainConfig({ data: 'mnist', distributed: { rank: 1, worldSize: 2 } }).distributed).toEqual({
+      rank: 1, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 29500, backend: 'auto', localRank: 1, timeoutMs: 60000, connectTimeoutMs: 300000,
+    });
+    expect(distributedFromEnv({})).toBeNull();
+    expect(distributedFromEnv({ WORLD_SIZE: '4', RANK: '3', LOCAL_RANK: '1', MASTER_ADDR: 'node0', MASTER_PORT: '1234' })).toMatchObject({
+      rank: 3, worldSize: 4, localRank: 1, masterAddr: 'node0', masterPort: 1234, backend: 'auto',
+    });
+    expect(() => distributedFromEnv({ WORLD_SIZE: '2' })).toThrow(expect.objectContaining({ name: 'RangeError', argument: 'RANK' }));
+    expect(() => distributedFromEnv({ WORLD_SIZE: 'two', RANK: '0' })).toThrow(expect.objectContaining({ name: 'RangeError', argument: 'WORLD_SIZE' }));
+    expect(() => resolveTrainConfig({ data: 'mnist', distributed: 'env' })).toThrow(
+      process.env.WORLD_SIZE ? Error : expect.objectContaining({ name: 'RangeError', argument: 'config.distributed' }),
+    );
   });
 });
