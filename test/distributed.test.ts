@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../lib';
 import { loadDataset } from '../lib/data/datasets';
-import { writeIdxDir } from './helpers/idx';
+import { takePerClass, writeIdxDir } from './helpers/idx';
 
 jest.setTimeout(300_000);
 
@@ -127,21 +127,8 @@ describe('multi-process training: one step on a fixed batch split over 2 ranks',
 
 // 60 train and 20 validation digits per class from the embedded MNIST set.
 const smallDir = path.join(tmp, 'small-mnist');
-function take(set: { images: Uint8Array; labels: Int32Array; count: number }, perClass: number) {
-  const picked: number[] = [];
-  const counts = new Array(10).fill(0);
-  for (let i = 0; i < set.count && picked.length < perClass * 10; i++) {
-    if (counts[set.labels[i]] < perClass) {
-      counts[set.labels[i]]++;
-      picked.push(i);
-    }
-  }
-  const images = new Uint8Array(picked.length * 784);
-  picked.forEach((i, row) => images.set(set.images.subarray(i * 784, (i + 1) * 784), row * 784));
-  return { images, labels: picked.map((i) => set.labels[i]) };
-}
 const mnist = loadDataset('mnist', 0);
-writeIdxDir(smallDir, { train: take(mnist.train, 60), test: take(mnist.valid, 20) }, 28, true);
+writeIdxDir(smallDir, { train: takePerClass(mnist.train, 60), test: takePerClass(mnist.valid, 20) }, 28, true);
 
 function trainConfig(name: string, extra: Record<string, unknown> = {}) {
   return {

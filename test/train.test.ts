@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { loadModel, train, type ProgressEvent, type TrainConfig } from '../lib';
 import { createTrainer } from '../lib/binding';
 import { loadDataset } from '../lib/data/datasets';
-import { writeIdxDir } from './helpers/idx';
+import { takePerClass, writeIdxDir } from './helpers/idx';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-train-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -13,20 +13,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 // 60 train and 20 validation digits per class, taken from the embedded MNIST set.
 const smallDir = path.join(tmp, 'small-mnist');
 const mnist = loadDataset('mnist', 0);
-function take(set: { images: Uint8Array; labels: Int32Array; count: number }, perClass: number) {
-  const picked: number[] = [];
-  const counts = new Array(10).fill(0);
-  for (let i = 0; i < set.count && picked.length < perClass * 10; i++) {
-    if (counts[set.labels[i]] < perClass) {
-      counts[set.labels[i]]++;
-      picked.push(i);
-    }
-  }
-  const images = new Uint8Array(picked.length * 784);
-  picked.forEach((i, row) => images.set(set.images.subarray(i * 784, (i + 1) * 784), row * 784));
-  return { images, labels: picked.map((i) => set.labels[i]) };
-}
-writeIdxDir(smallDir, { train: take(mnist.train, 60), test: take(mnist.valid, 20) }, 28, true);
+writeIdxDir(smallDir, { train: takePerClass(mnist.train, 60), test: takePerClass(mnist.valid, 20) }, 28, true);
 
 function config(name: string, extra: Partial<TrainConfig> = {}): TrainConfig {
   return {
@@ -191,7 +178,7 @@ describe('phase 1 freezing', () => {
       device: 'cpu',
       seed: 3,
     });
-    const set = take(mnist.train, 10);
+    const set = takePerClass(mnist.train, 10);
     trainer.setData(set.images, Int32Array.from(set.labels), null, null, 28, 28);
     const info = trainer.parameterInfo();
     expect(new Set(info.map((p) => p.group))).toEqual(new Set(['backbone', 'batchnorm', 'head']));
@@ -221,7 +208,7 @@ describe('phase 1 freezing', () => {
       backbone, dim: 16, lossKind: 'semihard', margin: 1, soft: false, distance: 'L2',
       weightDecay: 0.01, gradClip: 0, augment: true, device: 'cpu', seed: 5,
     });
-    const set = take(mnist.train, 2);
+    const set = takePerClass(mnist.train, 2);
     trainer.setData(set.images, Int32Array.from(set.labels), null, null, 28, 28);
     const groups = trainer.parameterInfo();
     expect(groups.filter((p) => p.name.includes('shortcut') && p.group === 'batchnorm').length).toBeGreaterThan(0);
@@ -238,7 +225,7 @@ describe('phase 1 freezing', () => {
       backbone: 'convnet', dim: 8, lossKind: 'hard', margin: 1, soft: true, distance: 'angular',
       weightDecay: 0, gradClip: 1, augment: false, device: 'cpu', seed: 1,
     });
-    const set = take(mnist.train, 4);
+    const set = takePerClass(mnist.train, 4);
     trainer.setData(set.images, Int32Array.from(set.labels), null, null, 28, 28);
     trainer.beginPhase('none', 1e-3, 2);
     const running = trainer.run('train', Int32Array.from({ length: 80 }, (_, i) => i % 40), 40);

@@ -30,3 +30,18 @@ export function writeIdxDir(
     write(`${prefix}-labels-idx1-ubyte`, idxBytes([n], Uint8Array.from(set.labels)));
   }
 }
+
+/** The first `perClass` images of each of the ten classes of a set, in set order. */
+export function takePerClass(set: { images: Uint8Array; labels: Int32Array; count: number }, perClass: number) {
+  const picked: number[] = [];
+  const counts = new Array(10).fill(0);
+  for (let i = 0; i < set.count && picked.length < perClass * 10; i++) {
+    if (counts[set.labels[i]] < perClass) {
+      counts[set.labels[i]]++;
+      picked.push(i);
+    }
+  }
+  const images = new Uint8Array(picked.length * 784);
+  picked.forEach((i, row) => images.set(set.images.subarray(i * 784, (i + 1) * 784), row * 784));
+  return { images, labels: picked.map((i) => set.labels[i]) };
+}
