@@ -1,7 +1,7 @@
 // The native losses against the brute-force float64 reference on seeded random batches.
 import { tripletHardLoss, tripletSemiHardLoss } from '../lib';
 import { maxAbsDiff } from './helpers/fixtures';
-import { randomBatch, referenceLoss, type RefDistance } from './reference/triplet-reference';
+import { randomBatch, referenceLoss, referenceSemiHardLarge, type RefDistance } from './reference/triplet-reference';
 
 const cases: [string, number, number, number, RefDistance, number, boolean][] = [];
 let seed = 1;
@@ -31,6 +31,42 @@ describe.each(['semihard', 'hard', 'hard-soft'] as const)('%s loss vs brute forc
     expect(got.positivePairs).toBe(ref.positivePairs);
     expect(Math.abs(got.loss - ref.loss)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ref.loss)));
     expect(maxAbsDiff(got.grad, ref.grad)).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+// Batches larger than one block of anchor rows, with many members per class and shuffled
+// labels: the driver groups rows by class and the gradient's dense path works on the columns
+// each block touches (native/core/triplet_loss.cc, distances.cc).
+describe('large batches with many positives per anchor vs brute force', () => {
+  it.each([
+    ['L2', 2304, 3],
+    ['squared-L2', 2560, 10],
+    ['angular', 2304, 4],
+  ] as const)('semi-hard, %s, B=%i, %i classes', (distance, batch, classes) => {
+    const dim = 6;
+    const { embeddings, labels } = randomBatch(batch + classes, batch, dim, classes, true);
+    const ref = referenceSemiHardLarge(embeddings, labels, dim, { margin: 1.0, distance, soft: false });
+    const got = tripletSemiHardLoss(embeddings, labels, { dim, margin: 1.0, distance, device: 'cpu' });
+    expect(got.positivePairs).toBe(ref.positivePairs);
+    expect(Math.abs(got.loss - ref.loss)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ref.loss)));
+    // Among ~10^6 choices a few negatives lie within float32 rounding of each other, and float32
+    // and float64 pick differently there; each term weighs 1 / positivePairs (~10^-6), so a
+    // few such flips move the gradient by a few 10^-6, while a fault in how blocks, columns
+    // or the row order are handled would be of the order of the gradient itself.
+    let scale = 0;
+    for (const v of ref.grad) scale = Math.max(scale, Math.abs(v));
+    expect(scale).toBeGreaterThan(1e-5);
+    expect(maxAbsDiff(got.grad, ref.grad)).toBeLessThanOrEqual(0.25 * scale);
+    expect(maxAbsDiff(got.grad, ref.grad)).toBeLessThanOrEqual(20 / ref.positivePairs);
+  });
+
+  it('hard loss, B=2304, 4 classes', () => {
+    const dim = 6;
+    const { embeddings, labels } = randomBatch(77, 2304, dim, 4, true);
+    const ref = referenceLoss('hard', embeddings, labels, dim, { margin: 1.0, distance: 'L2', soft: false });
+    const got = tripletHardLoss(embeddings, labels, { dim, margin: 1.0, distance: 'L2', device: 'cpu' });
+    expect(Math.abs(got.loss - ref.loss)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(got.grad, ref.grad)).toBeLessThanOrEqual(1e-6);
   });
 });
 

@@ -147,25 +147,40 @@ void accumulate_on_cpu(const DistanceOperands& operands, const torch::Tensor& ro
   }
   for (int64_t i = 0; i < B; ++i) offsets[i + 1] += offsets[i];
 
-  // Many entries (classes with many members): a dense weight block and two matrix products
-  // beat gathering rows one entry at a time.
+  // Many entries (classes with many members): a dense weight block over the columns the
+  // block touches and two matrix products beat gathering rows one entry at a time. With rows
+  // grouped by class (triplet_loss.cc sorts them) a block touches its classes' members and
+  // a few negatives, not the whole batch.
   const int64_t first_row = *std::min_element(r, r + n);
   const int64_t rows = *std::max_element(r, r + n) - first_row + 1;
-  if (n * kDenseShare > rows * B) {
-    torch::Tensor w_block = torch::zeros({rows, B}, torch::kFloat32);
+  std::vector<int64_t> used;
+  std::vector<int32_t> slot(B, -1);
+  for (int64_t e = 0; e < n; ++e) {
+    if (coef[e] != 0.0f && slot[c[e]] < 0) {
+      slot[c[e]] = static_cast<int32_t>(used.size());
+      used.push_back(c[e]);
+    }
+  }
+  const auto u = static_cast<int64_t>(used.size());
+  if (u > 0 && n * kDenseShare > rows * u) {
+    torch::Tensor w_block = torch::zeros({rows, u}, torch::kFloat32);
     float* wb = w_block.data_ptr<float>();
-    for (int64_t e = 0; e < n; ++e) wb[(r[e] - first_row) * B + c[e]] += coef[e];
+    for (int64_t e = 0; e < n; ++e) {
+      if (coef[e] != 0.0f) wb[(r[e] - first_row) * u + slot[c[e]]] += coef[e];
+    }
+    const torch::Tensor cols = torch::from_blob(used.data(), {u}, torch::kInt64).clone();
     const torch::Tensor x_all = operands.points.contiguous();
     const torch::Tensor x_rows = x_all.narrow(0, first_row, rows);
+    const torch::Tensor x_cols = x_all.index_select(0, cols);
     torch::Tensor g_rows = grad_points.narrow(0, first_row, rows);
     if (angular) {
       // g_r += sum_c w_rc x̂_c ;  g_c += sum_r w_rc x̂_r
-      g_rows.add_(w_block.mm(x_all));
-      grad_points.add_(w_block.t().mm(x_rows));
+      g_rows.add_(w_block.mm(x_cols));
+      grad_points.index_add_(0, cols, w_block.t().mm(x_rows));
     } else {
       // g_r += sum_c s_rc (x_r - x_c) ;  g_c += sum_r s_rc (x_c - x_r)
-      g_rows.add_(w_block.sum(1, true) * x_rows - w_block.mm(x_all));
-      grad_points.add_(w_block.sum(0).unsqueeze(1) * x_all - w_block.t().mm(x_rows));
+      g_rows.add_(w_block.sum(1, true) * x_rows - w_block.mm(x_cols));
+      grad_points.index_add_(0, cols, w_block.sum(0).unsqueeze(1) * x_cols - w_block.t().mm(x_rows));
     }
     return;
   }

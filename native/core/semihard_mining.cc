@@ -1,6 +1,7 @@
 #include "semihard_mining.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -52,6 +53,59 @@ inline int64_t count_below(const float* t, float v) {
   }
 }
 
+// Many positives: the sorted thresholds indexed by a uniform grid over their range. cell()
+// is monotonic in v (a subtraction, a multiplication by a positive scale, a floor and a
+// clamp, each monotonic), so a threshold in an earlier cell than v is below v and one in a
+// later cell is not: only the thresholds in v's own cell are compared, and with four times as many
+// cells as thresholds a cell holds one or none. Exact for any values; a cell crowded by equal
+// or clustered thresholds is searched by bisection.
+class ThresholdGrid {
+ public:
+  // False when the range cannot be gridded (all thresholds equal, or a scale that overflows).
+  bool build(const float* t, int64_t count) {
+    count_ = count;
+    lo_ = t[0];
+    const float hi = t[count - 1];
+    cells_ = 4 * count;
+    scale_ = static_cast<float>(cells_) / (hi - lo_);
+    if (!(hi > lo_) || !std::isfinite(scale_)) return false;
+    start_.assign(cells_ + 1, 0);
+    int64_t k = 0;
+    for (int64_t c = 0; c <= cells_; ++c) {
+      while (k < count && cell(t[k]) < c) ++k;
+      start_[c] = static_cast<int32_t>(k);
+    }
+    return true;
+  }
+
+  int64_t cell(float v) const {
+    const float x = (v - lo_) * scale_;
+    if (!(x > 0.0f)) return 0;
+    if (x >= static_cast<float>(cells_ - 1)) return cells_ - 1;
+    return static_cast<int64_t>(x);
+  }
+
+  // How many thresholds lie strictly below v.
+  int64_t count_below(const float* t, float v) const {
+    const int64_t c = cell(v);
+    int64_t lo = start_[c], hi = start_[c + 1];
+    if (hi - lo <= 2) {  // the common case, without branches (t has two +inf past its end)
+      return lo + ((lo < hi) & (t[lo] < v)) + ((lo + 1 < hi) & (t[lo + 1] < v));
+    }
+    while (hi - lo > 8) {  // crowded cell: bisect
+      const int64_t mid = lo + (hi - lo) / 2;
+      if (t[mid] < v) lo = mid + 1; else hi = mid;
+    }
+    while (lo < hi && t[lo] < v) ++lo;
+    return lo;
+  }
+
+ private:
+  int64_t count_ = 0, cells_ = 0;
+  float lo_ = 0.0f, scale_ = 0.0f;
+  std::vector<int32_t> start_;
+};
+
 inline int64_t count_below(const float* t, int64_t padded, float v) {
   int64_t below = 0;
   for (int64_t step = padded / 2; step >= 1; step /= 2) below += (t[below + step - 1] < v) ? step : 0;
@@ -61,9 +115,10 @@ inline int64_t count_below(const float* t, int64_t padded, float v) {
 // One pass over the row: each negative goes into the bucket of the positives it is
 // strictly farther than (buckets[i]: farther than positives 0..i-1, not than i; buckets[0]
 // holds what no positive can use), and the row's extrema are taken on the way.
+// P > 0: P thresholds compared at once; P == 0: bisection over `padded`; P == -1: the grid.
 template <int64_t P>
 RowStats sweep(const float* d, const int64_t* labels, int64_t la, int64_t B, const float* t, int64_t padded,
-               Bucket* buckets) {
+               const ThresholdGrid* grid, Bucket* buckets) {
   RowStats s;
   for (int64_t j = 0; j < B; ++j) {
     const float v = d[j];
@@ -72,7 +127,14 @@ RowStats sweep(const float* d, const int64_t* labels, int64_t la, int64_t B, con
     s.row_min = std::min(s.row_min, v);
     s.max_negative = std::max(s.max_negative, negative ? v : -kInf);
     s.negatives += negative;
-    const int64_t below = P > 0 ? count_below<P>(t, v) : count_below(t, padded, v);
+    int64_t below;
+    if constexpr (P > 0) {
+      below = count_below<P>(t, v);
+    } else if constexpr (P == 0) {
+      below = count_below(t, padded, v);
+    } else {
+      below = grid->count_below(t, v);
+    }
     Bucket& b = buckets[negative ? below : 0];
     if (v <= b.value) {
       if (v < b.value) {
@@ -108,20 +170,26 @@ class SemiHardRowMiner {
     const auto K = static_cast<int64_t>(positives_.size());
     int64_t padded = 1;
     while (padded < K) padded *= 2;
-    thresholds_.assign(padded, kInf);
+    thresholds_.assign(std::max(padded, K + 2), kInf);  // the grid reads up to two past the end
     for (int64_t k = 0; k < K; ++k) thresholds_[k] = positives_[k].first;
     buckets_.assign(padded + 1, Bucket{});
 
     const float* t = thresholds_.data();
     RowStats s;
     switch (padded) {
-      case 1: s = sweep<1>(d, labels, la, B, t, padded, buckets_.data()); break;
-      case 2: s = sweep<2>(d, labels, la, B, t, padded, buckets_.data()); break;
-      case 4: s = sweep<4>(d, labels, la, B, t, padded, buckets_.data()); break;
-      case 8: s = sweep<8>(d, labels, la, B, t, padded, buckets_.data()); break;
-      case 16: s = sweep<16>(d, labels, la, B, t, padded, buckets_.data()); break;
-      case 32: s = sweep<32>(d, labels, la, B, t, padded, buckets_.data()); break;
-      default: s = sweep<0>(d, labels, la, B, t, padded, buckets_.data()); break;
+      case 1: s = sweep<1>(d, labels, la, B, t, padded, nullptr, buckets_.data()); break;
+      case 2: s = sweep<2>(d, labels, la, B, t, padded, nullptr, buckets_.data()); break;
+      case 4: s = sweep<4>(d, labels, la, B, t, padded, nullptr, buckets_.data()); break;
+      case 8: s = sweep<8>(d, labels, la, B, t, padded, nullptr, buckets_.data()); break;
+      case 16: s = sweep<16>(d, labels, la, B, t, padded, nullptr, buckets_.data()); break;
+      case 32: s = sweep<32>(d, labels, la, B, t, padded, nullptr, buckets_.data()); break;
+      default:
+        if (grid_.build(t, K)) {
+          s = sweep<-1>(d, labels, la, B, t, padded, &grid_, buckets_.data());
+        } else {
+          s = sweep<0>(d, labels, la, B, t, padded, nullptr, buckets_.data());
+        }
+        break;
     }
     // Suffix minimum: a negative farther than positive i-1 is farther than all before it.
     for (int64_t i = K - 1; i >= 1; --i) {
@@ -170,6 +238,7 @@ class SemiHardRowMiner {
   std::vector<std::pair<float, int64_t>> positives_;
   std::vector<float> thresholds_;
   std::vector<Bucket> buckets_;
+  ThresholdGrid grid_;
 };
 
 }  // namespace

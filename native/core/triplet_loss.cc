@@ -54,6 +54,15 @@ MinedBlock mine_block(const torch::Tensor& block, int64_t begin, const LabelGrou
   return mine_hard_block_tensor(block, begin, labels_device, options.margin, options.soft);
 }
 
+// Worth grouping: more than one block of rows (a block then covers fewer classes), labels
+// not already in order.
+bool x_needs_grouping(const torch::Tensor& labels) {
+  const int64_t batch = labels.numel();
+  if (batch <= block_rows(batch)) return false;
+  const torch::Tensor l = labels.to(torch::kCPU);
+  return (l.narrow(0, 1, batch - 1) < l.narrow(0, 0, batch - 1)).any().item<bool>();
+}
+
 // TF's mean: over positive pairs for semi-hard, over anchors for hard.
 int64_t terms_in_mean(const TripletOptions& options, int64_t batch, int64_t positive_pairs) {
   return options.kind == TripletKind::kSemiHard ? positive_pairs : batch;
@@ -110,6 +119,17 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   check_labels(labels, batch);
 
   torch::NoGradGuard no_grad;
+  if (anchor_begin == 0 && anchor_end == batch && x_needs_grouping(labels)) {
+    // Rows grouped by class: a block of anchors then touches few classes, which makes the
+    // gradient's dense path work on those columns only (distances.cc). The loss does not
+    // depend on the order of the rows; its gradient is put back in the caller's order.
+    const torch::Tensor order = std::get<1>(labels.to(torch::kCPU).sort(std::optional<bool>(true), /*dim=*/0, /*descending=*/false)).to(embeddings.device());
+    TripletResult grouped = triplet_loss_share_with_grad(embeddings.detach().index_select(0, order),
+                                                         labels.index_select(0, order.to(labels.device())), options,
+                                                         0, batch);
+    grouped.grad = torch::empty_like(grouped.grad).index_copy_(0, order, grouped.grad);
+    return grouped;
+  }
   const torch::Tensor x = embeddings.detach().contiguous();
   TripletResult result;
   const LabelGroups groups(labels);

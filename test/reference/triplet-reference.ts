@@ -155,6 +155,48 @@ export function referenceLoss(
   return { loss: sum / n, grad, positivePairs };
 }
 
+/**
+ * The semi-hard loss as referenceLoss computes it, in O(B² log B) for large batches: each
+ * anchor's negatives sorted once, the nearest one farther than a positive found by bisection.
+ * Assumes no exact ties between distances (true of random float data).
+ */
+export function referenceSemiHardLarge(embeddings: ArrayLike<number>, labels: ArrayLike<number>, dim: number, options: RefOptions): RefResult {
+  const g = new Geometry(embeddings, dim, options.distance);
+  const n = g.n;
+  const grad = new Float64Array(embeddings.length);
+  const counts = new Map<number, number>();
+  for (let i = 0; i < n; i++) counts.set(labels[i], (counts.get(labels[i]) ?? 0) + 1);
+  let positivePairs = 0;
+  for (const c of counts.values()) positivePairs += c * (c - 1);
+  if (positivePairs === 0) return { loss: 0, grad, positivePairs };
+  let sum = 0;
+  for (let a = 0; a < n; a++) {
+    const row = g.d[a];
+    const negatives: number[] = [];
+    for (let j = 0; j < n; j++) if (labels[j] !== labels[a]) negatives.push(j);
+    negatives.sort((x, y) => row[x] - row[y]);
+    for (let p = 0; p < n; p++) {
+      if (p === a || labels[p] !== labels[a]) continue;
+      let lo = 0;
+      let hi = negatives.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (row[negatives[mid]] > row[p]) hi = mid;
+        else lo = mid + 1;
+      }
+      const chosen = lo < negatives.length ? negatives[lo] : negatives.length > 0 ? negatives[negatives.length - 1] : -1;
+      if (chosen < 0) continue; // one class only: not used by the large tests
+      const term = options.margin + row[p] - row[chosen];
+      if (term >= 0) {
+        sum += term;
+        g.addGrad(grad, a, p, 1 / positivePairs);
+        g.addGrad(grad, a, chosen, -1 / positivePairs);
+      }
+    }
+  }
+  return { loss: sum / positivePairs, grad, positivePairs };
+}
+
 /** A small seeded PRNG (mulberry32) and the samplers the tests use. */
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
