@@ -54,13 +54,19 @@ MinedBlock mine_block(const torch::Tensor& block, int64_t begin, const LabelGrou
   return mine_hard_block_tensor(block, begin, labels_device, options.margin, options.soft);
 }
 
-// Worth grouping: more than one block of rows (a block then covers fewer classes), labels
-// not already in order.
-bool x_needs_grouping(const torch::Tensor& labels) {
+constexpr int64_t kGroupedBlockRows = 512;
+constexpr int64_t kGroupingPositives = 32;  // mean positives per anchor from which grouping pays
+
+bool labels_in_order(const torch::Tensor& labels) {
   const int64_t batch = labels.numel();
-  if (batch <= block_rows(batch)) return false;
   const torch::Tensor l = labels.to(torch::kCPU);
-  return (l.narrow(0, 1, batch - 1) < l.narrow(0, 0, batch - 1)).any().item<bool>();
+  return batch < 2 || !(l.narrow(0, 1, batch - 1) < l.narrow(0, 0, batch - 1)).any().item<bool>();
+}
+
+// Anchor rows per block: with rows grouped by class, blocks of kGroupedBlockRows so that a
+// block touches few classes; otherwise block_rows().
+int64_t anchor_block_rows(int64_t batch, bool grouped) {
+  return grouped ? std::min(block_rows(batch), kGroupedBlockRows) : block_rows(batch);
 }
 
 // TF's mean: over positive pairs for semi-hard, over anchors for hard.
@@ -119,16 +125,19 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   check_labels(labels, batch);
 
   torch::NoGradGuard no_grad;
-  if (anchor_begin == 0 && anchor_end == batch && x_needs_grouping(labels)) {
-    // Rows grouped by class: a block of anchors then touches few classes, which makes the
-    // gradient's dense path work on those columns only (distances.cc). The loss does not
-    // depend on the order of the rows; its gradient is put back in the caller's order.
+  const bool grouped = labels_in_order(labels);
+  if (anchor_begin == 0 && anchor_end == batch && batch > kGroupedBlockRows && !grouped &&
+      count_positive_pairs(labels) >= kGroupingPositives * batch) {
+    // Many positives per anchor: rows grouped by class make a block of anchors touch few
+    // classes, and the gradient's dense path then works on those columns only (distances.cc).
+    // The loss does not depend on the order of the rows; the gradient is put back in the
+    // caller's order.
     const torch::Tensor order = std::get<1>(labels.to(torch::kCPU).sort(std::optional<bool>(true), /*dim=*/0, /*descending=*/false)).to(embeddings.device());
-    TripletResult grouped = triplet_loss_share_with_grad(embeddings.detach().index_select(0, order),
+    TripletResult by_class = triplet_loss_share_with_grad(embeddings.detach().index_select(0, order),
                                                          labels.index_select(0, order.to(labels.device())), options,
                                                          0, batch);
-    grouped.grad = torch::empty_like(grouped.grad).index_copy_(0, order, grouped.grad);
-    return grouped;
+    by_class.grad = torch::empty_like(by_class.grad).index_copy_(0, order, by_class.grad);
+    return by_class;
   }
   const torch::Tensor x = embeddings.detach().contiguous();
   TripletResult result;
@@ -144,7 +153,7 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   const float scale = 1.0f / static_cast<float>(terms);
   torch::Tensor grad_points = torch::zeros_like(operands.points);
   double loss_sum = 0.0;
-  const int64_t step = block_rows(batch);
+  const int64_t step = anchor_block_rows(batch, grouped);
   for (int64_t begin = anchor_begin; begin < anchor_end; begin += step) {
     const int64_t end = std::min(anchor_end, begin + step);
     torch::Tensor block = distance_block(operands, begin, end);
