@@ -12,7 +12,7 @@
 // Options:
 //   --sizes 128,512,2048,8192,32768   batch sizes B (D = --dim, 128)
 //   --classes 10,100                  label classes (labels i % classes, shuffled)
-//   --peers tfa,sentence-transformers,pml,semihard
+//   --peers tfa,sentence-transformers,pml,semihard-cpp,semihard
 //   --timeout 300                     seconds per (peer, B, classes) process
 //   --mem-gib 16                      address-space cap per process
 //   --threads 2                       intra-op threads for every peer
@@ -30,8 +30,10 @@ const { spawnSync } = require('node:child_process');
 
 const here = __dirname;
 const root = path.resolve(here, '..', '..', '..');
-const ALL_PEERS = ['tfa', 'sentence-transformers', 'pml', 'semihard'];
-const SAME_SEMANTICS = ['tfa', 'sentence-transformers', 'semihard'];
+const ALL_PEERS = ['tfa', 'sentence-transformers', 'pml', 'semihard-cpp', 'semihard'];
+const SAME_SEMANTICS = ['tfa', 'sentence-transformers', 'semihard-cpp', 'semihard'];
+// The C++ tensor API's runner (native/tools/peer_runner.cc), built here on first use.
+const cppRunner = path.join(root, 'build-check', 'semihard_peer_runner');
 
 function parseArgs(argv) {
   const args = {
@@ -139,6 +141,15 @@ function pythonVersions(args) {
   }
 }
 
+// CMake build of native/tools/peer_runner.cc against the LibTorch the addon uses.
+function ensureCppRunner() {
+  const { locateLibTorch } = require(path.join(root, 'scripts', 'libtorch.js'));
+  const torch = locateLibTorch({ provision: false });
+  const defines = torch.cmakeArgs.map((a) => a.replace(/^--CD/, '-D'));
+  run('cmake', ['-S', root, '-B', path.join(root, 'build-check'), '-DSEMIHARD_BUILD_CHECKS=ON', '-DCMAKE_BUILD_TYPE=Release', ...defines]);
+  run('cmake', ['--build', path.join(root, 'build-check'), '--target', 'semihard_peer_runner', '-j', '2']);
+}
+
 function semihardVersion() {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const r = spawnSync(
@@ -168,7 +179,9 @@ function runOne(args, peer, prefix, prlimit) {
   const inner =
     peer === 'semihard'
       ? [process.execPath, path.join(here, 'run_semihard.js'), ...common]
-      : [venvPython(args), path.join(here, 'run_peer.py'), peer, ...common];
+      : peer === 'semihard-cpp'
+        ? [cppRunner, ...common]
+        : [venvPython(args), path.join(here, 'run_peer.py'), peer, ...common];
   const capBytes = Math.round(args.memGiB * 2 ** 30);
   const [cmd, argv] = prlimit
     ? ['prlimit', [`--as=${capBytes}`, '--', ...inner]]
@@ -289,6 +302,8 @@ function markdown(args, results, meta) {
       '`BatchSemiHardTripletLoss(model=None, margin=1.0)` (default euclidean distance): `compute_loss_from_embeddings([emb], labels)`, what its `forward` runs once the model has produced the embeddings; `loss.backward()`. (Releases up to 6.1.0 ship the O(B³) port of TF-Addons instead: the B×B matrix `.repeat([B, 1])`; 6.2.0 sorts each row of negatives and binary-searches it.)',
     pml: '`losses.TripletMarginLoss(margin=1.0)` on `miners.TripletMarginMiner(margin=1.0, type_of_triplets="semihard")`; `loss.backward()`. **Different semantics**: it averages over every semi-hard (a, p, n), not one negative per (a, p), so its loss is not comparable.',
     semihard: '`tripletSemiHardLoss(embeddings, labels, { dim: 128, margin: 1.0, distance: "L2", device: "cpu" })`: loss and gradient in one call.',
+    'semihard-cpp':
+      '`semihard::core::triplet_semihard_loss(x, labels, 1.0)` then `backward()` on a LibTorch tensor that requires grad, from C++ (`native/tools/peer_runner.cc`, no Node): the same native code without the binding and the typed-array copies.',
   };
   for (const p of peers) {
     const note = meta.notes[p] ? ` Algorithm: ${meta.notes[p]}.` : '';
@@ -397,7 +412,8 @@ function markdown(args, results, meta) {
 function main() {
   const args = parseArgs(process.argv.slice(2));
   const command = ['node', 'scripts/bench/peers/bench.js', ...process.argv.slice(2)].join(' ');
-  const needsPython = args.peers.some((p) => p !== 'semihard');
+  const needsPython = args.peers.some((p) => p !== 'semihard' && p !== 'semihard-cpp');
+  if (args.peers.includes('semihard-cpp')) ensureCppRunner();
   if (args.peers.includes('semihard') && !fs.existsSync(path.join(root, 'dist', 'lib', 'index.js'))) {
     throw new Error('dist/lib/index.js is missing: build semihard first (npm run build:ts, npm run build:addon)');
   }
@@ -423,6 +439,7 @@ function main() {
     versions['sentence-transformers'] = `sentence-transformers ${py['sentence-transformers']} (transformers ${py.transformers}), torch ${py.torch}`;
   if (args.peers.includes('pml')) versions.pml = `pytorch-metric-learning ${py['pytorch-metric-learning']}, torch ${py.torch}`;
   if (args.peers.includes('semihard')) versions.semihard = semihardVersion();
+  if (args.peers.includes('semihard-cpp')) versions['semihard-cpp'] = `${semihardVersion()} (C++ tensor API)`;
   if (needsPython) versions['python side'] = `Python ${py.python}, numpy ${py.numpy}`;
 
   const loadStart = os.loadavg()[0];
