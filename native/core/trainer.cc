@@ -137,7 +137,7 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   // This rank's anchors against the global batch; the gather's backward hands every rank the
   // gradient of the rows it owns, from all ranks' anchors.
   torch::Tensor global = gather_rows(*communicator_, embeddings);
-  torch::Tensor share = triplet_loss_share(global, labels.to(options_.device), options_.loss, begin, begin + rows);
+  torch::Tensor share = triplet_loss_share(global, labels, options_.loss, begin, begin + rows);
   share.backward();
   // One all-reduce for every parameter gradient and the loss shares.
   std::vector<torch::Tensor> params = model_->trainable_parameters();
