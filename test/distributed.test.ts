@@ -5,8 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../lib';
-import { loadDataset } from '../lib/data/datasets';
-import { takePerClass, writeIdxDir } from './helpers/idx';
+import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
 
 jest.setTimeout(300_000);
 
@@ -125,26 +124,11 @@ describe('multi-process training: one step on a fixed batch split over 2 ranks',
   });
 });
 
-// 60 train and 20 validation digits per class from the embedded MNIST set.
 const smallDir = path.join(tmp, 'small-mnist');
-const mnist = loadDataset('mnist', 0);
-writeIdxDir(smallDir, { train: takePerClass(mnist.train, 60), test: takePerClass(mnist.valid, 20) }, 28, true);
+writeSmallDigits(smallDir);
 
 function trainConfig(name: string, extra: Record<string, unknown> = {}) {
-  return {
-    data: { idxDir: smallDir },
-    batch: { classes: 4, perClass: 8 },
-    phases: [
-      { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
-      { epochs: 2, maxLr: 2e-3, freeze: 'none' },
-    ],
-    model: { dim: 32 },
-    seed: 11,
-    device: 'cpu',
-    threads: 1,
-    checkpointDir: path.join(tmp, name),
-    ...extra,
-  };
+  return { ...smallTrainConfig(smallDir, path.join(tmp, name), 1), ...extra };
 }
 
 /** Step losses by "phase.epoch.step" from a rank's output lines. */

@@ -5,31 +5,18 @@ import * as path from 'node:path';
 import { loadModel, train, type ProgressEvent, type TrainConfig } from '../lib';
 import { createTrainer } from '../lib/binding';
 import { loadDataset } from '../lib/data/datasets';
-import { takePerClass, writeIdxDir } from './helpers/idx';
+import { takePerClass } from './helpers/idx';
+import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-train-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-// 60 train and 20 validation digits per class, taken from the embedded MNIST set.
 const smallDir = path.join(tmp, 'small-mnist');
+writeSmallDigits(smallDir);
 const mnist = loadDataset('mnist', 0);
-writeIdxDir(smallDir, { train: takePerClass(mnist.train, 60), test: takePerClass(mnist.valid, 20) }, 28, true);
 
 function config(name: string, extra: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    data: { idxDir: smallDir },
-    batch: { classes: 4, perClass: 8 },
-    phases: [
-      { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
-      { epochs: 2, maxLr: 2e-3, freeze: 'none' },
-    ],
-    model: { dim: 32 },
-    seed: 11,
-    device: 'cpu',
-    threads: 2,
-    checkpointDir: path.join(tmp, name),
-    ...extra,
-  };
+  return { ...smallTrainConfig(smallDir, path.join(tmp, name), 2), ...extra };
 }
 
 interface Recorded {

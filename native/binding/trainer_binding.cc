@@ -217,7 +217,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   }
 
   // connect({ rank, worldSize, masterAddr, masterPort, backend, timeoutMs, connectTimeoutMs })
-  // -> Promise<{ rank, worldSize, backend }>: joins the group off the event loop.
+  // -> Promise<{ rank, worldSize }>: joins the group off the event loop.
   Napi::Value connect(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {

@@ -63,7 +63,6 @@ class ThresholdGrid {
  public:
   // False when the range cannot be gridded (all thresholds equal, or a scale that overflows).
   bool build(const float* t, int64_t count) {
-    count_ = count;
     lo_ = t[0];
     const float hi = t[count - 1];
     cells_ = 4 * count;
@@ -101,7 +100,7 @@ class ThresholdGrid {
   }
 
  private:
-  int64_t count_ = 0, cells_ = 0;
+  int64_t cells_ = 0;
   float lo_ = 0.0f, scale_ = 0.0f;
   std::vector<int32_t> start_;
 };

@@ -69,11 +69,8 @@ async function main() {
   if (job.out) fs.writeFileSync(job.out, JSON.stringify(result));
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    process.stderr.write(`rank failed: ${err.code ?? ''} ${err.message}\n`);
-    process.exit(1);
-  });
-}
-
-module.exports = { syntheticImages };
+// A failed rank exits non-zero with its error on stderr: the tests assert on both.
+main().catch((err) => {
+  process.stderr.write(`rank failed: ${err.code ?? ''} ${err.message}\n`);
+  process.exitCode = 1;
+});
