@@ -29,8 +29,16 @@ export interface NativeInfo {
   parallelBackend: string;
 }
 
-export type NativeBackbone = 'convnet' | 'resnet18' | 'resnet34';
+export type NativeBackbone = 'convnet' | 'convnet-spatial' | 'resnet18' | 'resnet34';
 export type NativeFreeze = 'backbone' | 'none';
+
+/** Random affine augmentation: rotation in ±degrees, scale in 1 ± scale, shift in ± translate image sides, flip left-right half the time. */
+export interface NativeAffine {
+  rotation: number;
+  scale: number;
+  translate: number;
+  flip: boolean;
+}
 
 /** Fully defaulted trainer options (lib/train.ts fills them). */
 export interface NativeTrainerOptions {
@@ -45,6 +53,8 @@ export interface NativeTrainerOptions {
   weightDecay: number;
   gradClip: number;
   augment: boolean;
+  /** The augmentation's ranges (default: rotation 10, scale 0.1, translate 0.1, no flip). */
+  affine?: NativeAffine;
   device: NativeDevice;
   /** The CUDA device's index (a rank's LOCAL_RANK); -1: the default. Ignored on the CPU. */
   deviceIndex?: number;
@@ -175,6 +185,8 @@ export interface NativeBinding {
     labels: NativeLabels,
     options: NativeLossOptions,
   ): Promise<NativeLossResult>;
+  /** One random affine transform per image (generator seeded with `seed`); pixels 0..1 out. */
+  augmentImages(images: Uint8Array | Float32Array, count: number, height: number, width: number, affine: NativeAffine, seed: number): Float32Array;
   info(): NativeInfo;
   setNumThreads(threads: number): void;
   /** Benchmarks only: median ms of one B×D · D×B product on `device`, timed natively. */

@@ -108,6 +108,7 @@ export const binding: Omit<NativeBinding, 'Trainer'> = withTranslatedErrors({
   benchmarkGram: (...args) => native().benchmarkGram(...args),
   evaluateEmbeddings: (...args) => native().evaluateEmbeddings(...args),
   projectEmbeddings: (...args) => native().projectEmbeddings(...args),
+  augmentImages: (...args) => native().augmentImages(...args),
 } satisfies Omit<NativeBinding, 'Trainer'>);
 
 /** A native trainer whose errors are the library's errors. */

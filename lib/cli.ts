@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import * as path from 'node:path';
 import {
+  DEFAULT_AUGMENT,
   DEFAULT_PHASES,
   distributedFromEnv,
   evaluate,
@@ -43,7 +44,7 @@ function integer(value: string): number {
 
 interface TrainFlags {
   data: string;
-  backbone: 'convnet' | 'resnet18' | 'resnet34';
+  backbone: 'convnet' | 'convnet-spatial' | 'resnet18' | 'resnet34';
   dim: number;
   loss: 'semihard' | 'hard';
   margin: number;
@@ -62,6 +63,10 @@ interface TrainFlags {
   weightDecay: number;
   gradClip: number;
   augment: boolean;
+  rotation: number;
+  scale: number;
+  translate: number;
+  flip?: boolean;
   checkpointDir: string;
   resume?: boolean;
   maxSteps?: number;
@@ -90,7 +95,7 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
     threads: flags.threads,
     weightDecay: flags.weightDecay,
     gradClip: flags.gradClip,
-    augment: flags.augment,
+    augment: flags.augment && { rotation: flags.rotation, scale: flags.scale, translate: flags.translate, flip: !!flags.flip },
     checkpointDir: flags.checkpointDir,
     resume: !!flags.resume,
     maxSteps: flags.maxSteps,
@@ -293,7 +298,7 @@ async function runEval(flags: EvalFlags): Promise<number> {
 
 interface LrFindFlags {
   data: string;
-  backbone: 'convnet' | 'resnet18' | 'resnet34';
+  backbone: 'convnet' | 'convnet-spatial' | 'resnet18' | 'resnet34';
   dim: number;
   classes: number;
   perClass: number;
@@ -343,7 +348,7 @@ export function buildProgram(): Command {
     .command('train')
     .description('train an embedding CNN with the semi-hard (or hard) triplet loss, in two phases')
     .option('--data <source>', "'mnist' (embedded), 'fashion-mnist' (Debian's), or a folder of MNIST-format IDX files", 'mnist')
-    .addOption(new Option('--backbone <name>', 'CNN backbone').choices(['convnet', 'resnet18', 'resnet34']).default('convnet'))
+    .addOption(new Option('--backbone <name>', 'CNN backbone').choices(['convnet', 'convnet-spatial', 'resnet18', 'resnet34']).default('convnet'))
     .option('--dim <n>', 'embedding width', integer, 128)
     .addOption(new Option('--loss <kind>', 'triplet loss').choices(['semihard', 'hard']).default('semihard'))
     .option('--margin <m>', 'margin', number, 1.0)
@@ -362,6 +367,10 @@ export function buildProgram(): Command {
     .option('--weight-decay <w>', 'AdamW weight decay', number, 0.01)
     .option('--grad-clip <norm>', 'clip the global gradient norm (0: off)', number, 0)
     .option('--no-augment', 'no random affine augmentation')
+    .option('--rotation <degrees>', 'augmentation: rotate by up to ± this many degrees', number, DEFAULT_AUGMENT.rotation)
+    .option('--scale <s>', 'augmentation: scale by 1 ± up to s', number, DEFAULT_AUGMENT.scale)
+    .option('--translate <f>', 'augmentation: shift by up to ± f image sides', number, DEFAULT_AUGMENT.translate)
+    .option('--flip', 'augmentation: mirror left-right half the time (clothes yes, digits no)')
     .option('--checkpoint-dir <dir>', 'where checkpoints go (last.ckpt)', 'semihard-checkpoints')
     .option('--resume', 'continue from <checkpoint-dir>/last.ckpt')
     .option('--max-steps <n>', 'stop after this many training steps in all', integer)
@@ -379,7 +388,7 @@ export function buildProgram(): Command {
     .command('lr-find')
     .description("learning-rate range test (fastai's lr_find) for the frozen or the unfrozen phase, with a picture")
     .option('--data <source>', "'mnist', 'fashion-mnist' or a folder of MNIST-format IDX files", 'mnist')
-    .addOption(new Option('--backbone <name>', 'CNN backbone').choices(['convnet', 'resnet18', 'resnet34']).default('convnet'))
+    .addOption(new Option('--backbone <name>', 'CNN backbone').choices(['convnet', 'convnet-spatial', 'resnet18', 'resnet34']).default('convnet'))
     .option('--dim <n>', 'embedding width', integer, 128)
     .option('--classes <P>', 'classes per batch', integer, 8)
     .option('--per-class <K>', 'samples per class per batch', integer, 16)

@@ -46,6 +46,8 @@ export function setNumThreads(threads: number): void {
 }
 
 export { train, DEFAULT_PHASES } from './train';
+export { augmentImages, DEFAULT_AUGMENT } from './augment';
+export type { AugmentConfig, AugmentImagesOptions } from './augment';
 export type {
   TrainConfig,
   TrainResult,

@@ -4,7 +4,7 @@ import { createTrainer } from './binding';
 import { readCheckpoint } from './checkpoint';
 import { SemihardError, rangeErrorWithMessage, typeError } from './errors';
 import type { Device } from './loss';
-import { nativeTrainerOptions, type TrainCheckpointHeader } from './train';
+import { nativeTrainerOptions, upgradeConfig, type TrainCheckpointHeader } from './train';
 import { oneOf, optionsObject, checkKnownKeys, positiveInteger } from './validate';
 
 export interface Model {
@@ -67,7 +67,7 @@ export async function loadModel(checkpoint: string, options?: { device?: Device 
   if (header.kind !== 'semihard-train') {
     throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${checkpoint} is not a training checkpoint`);
   }
-  const trainer = createTrainer({ ...nativeTrainerOptions(header.config), device });
+  const trainer = createTrainer({ ...nativeTrainerOptions(upgradeConfig(header.config)), device });
   await trainer.loadState(state, false);
   return new LoadedModel(trainer, header);
 }

@@ -8,12 +8,13 @@ import { CHECKPOINT_FORMAT, readCheckpoint, writeCheckpoint, type CheckpointHead
 import { loadDataset, type DataSource, type Dataset } from './data/datasets';
 import { balancedEpoch, shuffledEpoch, validationBatches, type BatchPlan } from './data/sampler';
 import { SemihardError, rangeError, typeError } from './errors';
+import { DEFAULT_AUGMENT, nativeAffine, resolveAugment, type AugmentConfig } from './augment';
 import { resolveDistributed, type DistributedConfig, type ResolvedDistributed } from './distributed';
 import type { Device, Distance } from './loss';
 import { booleanOption, checkKnownKeys, finiteNumber, isPlainObject, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from './validate';
 import * as fs from 'node:fs';
 
-export type Backbone = 'convnet' | 'resnet18' | 'resnet34';
+export type Backbone = 'convnet' | 'convnet-spatial' | 'resnet18' | 'resnet34';
 export type Freeze = 'backbone' | 'none';
 export type BatchNormStatistics = 'sync' | 'local' | 'frozen';
 
@@ -63,8 +64,11 @@ export interface TrainConfig {
   weightDecay?: number;
   /** Max global gradient norm; 0 = off (default). */
   gradClip?: number;
-  /** Random affine augmentation of training images (default true). */
-  augment?: boolean;
+  /**
+   * Random affine augmentation of training images: true (default: the digit-safe ranges of
+   * AugmentConfig's defaults), false, or the ranges (omitted fields take those defaults).
+   */
+  augment?: boolean | AugmentConfig;
   /** Where checkpoints go (default ./semihard-checkpoints); last.ckpt is the latest. */
   checkpointDir?: string;
   /** Continue from checkpointDir/last.ckpt when it exists. */
@@ -114,7 +118,8 @@ export interface ResolvedTrainConfig {
   threads: number | null;
   weightDecay: number;
   gradClip: number;
-  augment: boolean;
+  /** false, or every range filled in. */
+  augment: false | Required<AugmentConfig>;
   checkpointDir: string;
   resume: boolean;
   maxSteps: number | null;
@@ -213,7 +218,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
   return {
     data: resolveData(c.data),
     model: {
-      backbone: oneOf(model.backbone, 'config.model.backbone', ['convnet', 'resnet18', 'resnet34'] as const, 'convnet'),
+      backbone: oneOf(model.backbone, 'config.model.backbone', ['convnet', 'convnet-spatial', 'resnet18', 'resnet34'] as const, 'convnet'),
       dim: model.dim === undefined ? 128 : positiveInteger(model.dim, 'config.model.dim'),
       batchNorm: oneOf(model.batchNorm, 'config.model.batchNorm', ['sync', 'local', 'frozen'] as const, 'sync'),
     },
@@ -234,7 +239,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
     threads: c.threads === undefined ? null : positiveInteger(c.threads, 'config.threads'),
     weightDecay: nonNegative(c.weightDecay, 'config.weightDecay', 0.01),
     gradClip: nonNegative(c.gradClip, 'config.gradClip', 0),
-    augment: booleanOption(c.augment, 'config.augment', true),
+    augment: resolveAugment(c.augment, 'config.augment'),
     checkpointDir: path.resolve((c.checkpointDir as string | undefined) ?? 'semihard-checkpoints'),
     resume: booleanOption(c.resume, 'config.resume', false),
     maxSteps: c.maxSteps === undefined ? null : positiveInteger(c.maxSteps, 'config.maxSteps'),
@@ -253,7 +258,8 @@ export function nativeTrainerOptions(config: ResolvedTrainConfig): NativeTrainer
     distance: config.loss.distance,
     weightDecay: config.weightDecay,
     gradClip: config.gradClip,
-    augment: config.augment,
+    augment: config.augment !== false,
+    ...(config.augment !== false ? { affine: nativeAffine(config.augment) } : {}),
     device: config.device,
     deviceIndex: config.distributed ? config.distributed.localRank : -1,
     seed: config.seed,
@@ -280,12 +286,21 @@ function describeDifference(a: unknown, b: unknown, prefix: string): string | nu
   return `${prefix} was ${JSON.stringify(a)} in the checkpoint but is ${JSON.stringify(b)} now`;
 }
 
+/**
+ * A checkpoint's config in today's shape: before model.batchNorm existed every run trained
+ * with 'sync'; before the augmentation had ranges, `augment: true` meant the defaults.
+ */
+export function upgradeConfig(config: ResolvedTrainConfig): ResolvedTrainConfig {
+  const augment = (config.augment as unknown) === true ? { ...DEFAULT_AUGMENT } : config.augment;
+  return { ...config, model: { ...config.model, batchNorm: config.model.batchNorm ?? 'sync' }, augment };
+}
+
 function checkResumable(file: string, header: TrainCheckpointHeader, config: ResolvedTrainConfig): void {
   if (header.kind !== 'semihard-train') {
     throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${file} is not a training checkpoint`);
   }
   // Checkpoints from before model.batchNorm existed trained with 'sync'.
-  const recorded = { ...header.config, model: { ...header.config.model, batchNorm: header.config.model.batchNorm ?? 'sync' } };
+  const recorded = upgradeConfig(header.config);
   for (const key of RESUME_KEYS) {
     const d = describeDifference(recorded[key], config[key], key);
     if (d) throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${file} cannot be resumed with this configuration: ${d}`);

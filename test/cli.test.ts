@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadDataset } from '../lib/data/datasets';
+import { readCheckpoint } from '../lib/checkpoint';
+import type { TrainCheckpointHeader } from '../lib/train';
 import { writeIdxDir } from './helpers/idx';
 
 const cli = path.join(__dirname, '..', 'dist', 'lib', 'cli.js');
@@ -58,6 +60,17 @@ describe('semihard CLI', () => {
     const resumed = run('train', '--data', dir, '--max-steps', '5', '--classes', '4', '--per-class', '4', '--dim', '8', '--device', 'cpu', '--checkpoint-dir', ckpt, '--json', '--resume');
     expect(resumed.status).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ steps: 2 });
+  });
+
+  it('passes the augmentation flags into the recorded configuration', async () => {
+    const ckpt = path.join(tmp, 'ck-flip');
+    const r = run('train', '--data', dir, '--max-steps', '1', '--classes', '4', '--per-class', '4', '--dim', '8', '--device', 'cpu', '--checkpoint-dir', ckpt, '--json', '--flip', '--rotation', '0', '--translate', '0.125');
+    expect(r.status).toBe(0);
+    const { header } = await readCheckpoint<TrainCheckpointHeader>(path.join(ckpt, 'last.ckpt'));
+    expect(header.config.augment).toEqual({ rotation: 0, scale: 0.1, translate: 0.125, flip: true });
+    const off = run('train', '--data', dir, '--max-steps', '1', '--classes', '4', '--per-class', '4', '--dim', '8', '--device', 'cpu', '--checkpoint-dir', ckpt + '-off', '--json', '--no-augment', '--flip');
+    expect(off.status).toBe(0);
+    expect((await readCheckpoint<TrainCheckpointHeader>(path.join(ckpt + '-off', 'last.ckpt'))).header.config.augment).toBe(false);
   });
 
   it('prints epochs and a summary without --json', () => {

@@ -1,5 +1,6 @@
 // train()'s configuration: defaults, and every bad value a clear TypeError/RangeError.
-import { resolveTrainConfig, DEFAULT_PHASES } from '../lib/train';
+import { resolveTrainConfig, nativeTrainerOptions, upgradeConfig, DEFAULT_PHASES, type ResolvedTrainConfig } from '../lib/train';
+import { DEFAULT_AUGMENT } from '../lib/augment';
 import { distributedFromEnv } from '../lib/distributed';
 import * as path from 'node:path';
 
@@ -17,7 +18,7 @@ describe('resolveTrainConfig', () => {
       threads: null,
       weightDecay: 0.01,
       gradClip: 0,
-      augment: true,
+      augment: { rotation: 10, scale: 0.1, translate: 0.1, flip: false },
       checkpointDir: path.resolve('semihard-checkpoints'),
       resume: false,
       maxSteps: null,
@@ -27,6 +28,19 @@ describe('resolveTrainConfig', () => {
       { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
       { epochs: 4, maxLr: 1e-3, freeze: 'none' },
     ]);
+  });
+
+  it('fills the augmentation ranges a user leaves out, and keeps false', () => {
+    expect(resolveTrainConfig({ data: 'mnist', augment: { flip: true, rotation: 0 } }).augment).toEqual({ rotation: 0, scale: 0.1, translate: 0.1, flip: true });
+    expect(resolveTrainConfig({ data: 'mnist', augment: true }).augment).toEqual({ rotation: 10, scale: 0.1, translate: 0.1, flip: false });
+    expect(resolveTrainConfig({ data: 'mnist', augment: false }).augment).toBe(false);
+  });
+
+  it('reads a checkpoint config from before the ranges: augment true means the defaults', () => {
+    const old = { ...resolveTrainConfig({ data: 'mnist' }), augment: true } as unknown as ResolvedTrainConfig;
+    expect(upgradeConfig(old).augment).toEqual(DEFAULT_AUGMENT);
+    expect(nativeTrainerOptions(upgradeConfig(old))).toMatchObject({ augment: true, affine: DEFAULT_AUGMENT });
+    expect(nativeTrainerOptions(resolveTrainConfig({ data: 'mnist', augment: false }))).not.toHaveProperty('affine');
   });
 
   it('resolves an IDX folder to an absolute path', () => {
@@ -56,6 +70,12 @@ describe('resolveTrainConfig', () => {
     ['threads 0', { data: 'mnist', threads: 0 }, 'RangeError', 'config.threads'],
     ['negative weight decay', { data: 'mnist', weightDecay: -0.1 }, 'RangeError', 'config.weightDecay'],
     ['augment a string', { data: 'mnist', augment: 'yes' }, 'TypeError', 'config.augment'],
+    ['augment misspelt range', { data: 'mnist', augment: { rotate: 5 } }, 'TypeError', 'config.augment.rotate'],
+    ['augment rotation 270', { data: 'mnist', augment: { rotation: 270 } }, 'RangeError', 'config.augment.rotation'],
+    ['augment scale negative', { data: 'mnist', augment: { scale: -0.1 } }, 'RangeError', 'config.augment.scale'],
+    ['augment scale 1', { data: 'mnist', augment: { scale: 1 } }, 'RangeError', 'config.augment.scale'],
+    ['augment translate NaN', { data: 'mnist', augment: { translate: NaN } }, 'RangeError', 'config.augment.translate'],
+    ['augment flip a string', { data: 'mnist', augment: { flip: 'yes' } }, 'TypeError', 'config.augment.flip'],
     ['maxSteps 0', { data: 'mnist', maxSteps: 0 }, 'RangeError', 'config.maxSteps'],
     ['onProgress not a function', { data: 'mnist', onProgress: 1 }, 'TypeError', 'config.onProgress'],
     ['signal not an AbortSignal', { data: 'mnist', signal: {} }, 'TypeError', 'config.signal'],

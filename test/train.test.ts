@@ -207,6 +207,27 @@ describe('phase 1 freezing', () => {
     expect(e.length).toBe(3 * 16);
   });
 
+  it('convnet-spatial keeps the 7×7 layout of its last feature map: 6272 features, any input size', async () => {
+    const make = () => createTrainer({
+      backbone: 'convnet-spatial', dim: 16, lossKind: 'semihard', margin: 1, soft: false, distance: 'L2',
+      weightDecay: 0.01, gradClip: 0, augment: true, affine: { rotation: 0, scale: 0, translate: 0.1, flip: true }, device: 'cpu', seed: 5,
+    });
+    const trainer = make();
+    const set = takePerClass(mnist.train, 2);
+    trainer.setData(set.images, Int32Array.from(set.labels), null, null, 28, 28);
+    expect(trainer.parameterInfo().find((p) => p.name === 'head.weight')).toMatchObject({ group: 'head', numel: 128 * 7 * 7 * 16 });
+    trainer.beginPhase('none', 1e-3, 1);
+    const r = await trainer.run('train', Int32Array.from({ length: 8 }, (_, i) => i * 2), 8);
+    expect(Number.isFinite(r.losses[0])).toBe(true);
+    const e = await trainer.embed(set.images.subarray(0, 3 * 784), 3);
+    for (let i = 0; i < 3; i++) expect(Math.hypot(...e.subarray(i * 16, (i + 1) * 16))).toBeCloseTo(1, 5);
+    // 12 × 12 images: the 3 × 3 map is pooled up to 7 × 7, so the head still fits.
+    const small = make();
+    const pixels = new Uint8Array(4 * 144).map((_, i) => (i * 37) % 256);
+    small.setData(pixels, Int32Array.from([0, 0, 1, 1]), null, null, 12, 12);
+    expect((await small.embed(pixels, 4)).length).toBe(4 * 16);
+  });
+
   it('one job at a time: a second call while a run is going is an ERR_SEMIHARD_BUSY error', async () => {
     const trainer = createTrainer({
       backbone: 'convnet', dim: 8, lossKind: 'hard', margin: 1, soft: true, distance: 'angular',

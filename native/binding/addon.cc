@@ -7,6 +7,7 @@
 
 #include "../core/device.h"
 #include "../core/gram_baseline.h"
+#include "augment_binding.h"
 #include "convert.h"
 #include "errors.h"
 #include "evaluation_binding.h"
@@ -53,6 +54,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_loss_functions(env, exports);
   register_trainer(env, exports);
   register_evaluation_functions(env, exports);
+  register_augment_functions(env, exports);
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
   exports.Set("benchmarkGram", Napi::Function::New(env, benchmark_gram, "benchmarkGram"));

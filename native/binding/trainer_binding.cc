@@ -11,6 +11,7 @@
 #include "../core/errors.h"
 #include "../core/lr_finder.h"
 #include "../core/trainer.h"
+#include "augment_binding.h"
 #include "convert.h"
 #include "errors.h"
 #include "task_worker.h"
@@ -66,6 +67,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       options.weight_decay = number_option(env, o, "weightDecay");
       options.grad_clip = number_option(env, o, "gradClip");
       options.augment = boolean_option(env, o, "augment");
+      if (!o.Get("affine").IsUndefined()) options.affine = affine_range(env, o.Get("affine"), "affine");
       options.device = core::resolve_device(string_option(env, o, "device"));
       const int64_t device_index = !o.Get("deviceIndex").IsUndefined() ? integer_option(env, o, "deviceIndex") : -1;
       if (options.device.is_cuda() && device_index >= 0) {

@@ -4,7 +4,22 @@
 
 #include <cmath>
 
+#include "errors.h"
+
 namespace semihard::core {
+
+void check_affine_range(const AffineRange& range) {
+  auto within = [](double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; };
+  if (!within(range.max_rotation_degrees, 0.0, 180.0)) {
+    throw ArgumentError("affine.rotation", "Expected a rotation between 0 and 180 degrees for affine.rotation");
+  }
+  if (!(within(range.min_scale, 1e-6, 1.0) && within(range.max_scale, 1.0, 1e6))) {
+    throw ArgumentError("affine.scale", "Expected a scale range with 0 < min <= 1 <= max for affine.scale");
+  }
+  if (!within(range.max_translation, 0.0, 1.0)) {
+    throw ArgumentError("affine.translate", "Expected a translation between 0 and 1 image sides for affine.translate");
+  }
+}
 
 torch::Tensor draw_affine(int64_t n, at::Generator& generator, const AffineRange& range) {
   const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
@@ -17,7 +32,10 @@ torch::Tensor draw_affine(int64_t n, at::Generator& generator, const AffineRange
   torch::Tensor ty = uniform(-2.0 * range.max_translation, 2.0 * range.max_translation);
   torch::Tensor c = torch::cos(angle) / scale;
   torch::Tensor s = torch::sin(angle) / scale;
-  return torch::stack({torch::stack({c, -s, tx}, 1), torch::stack({s, c, ty}, 1)}, 1);
+  // The grid maps output (x, y) to input coordinates; a flip reads the input at -x.
+  torch::Tensor fx = range.horizontal_flip ? torch::where(torch::rand({n}, generator, cpu) < 0.5, -1.0f, 1.0f)
+                                           : torch::ones({n}, cpu);
+  return torch::stack({torch::stack({c * fx, -s, tx}, 1), torch::stack({s * fx, c, ty}, 1)}, 1);
 }
 
 torch::Tensor apply_affine(const torch::Tensor& images, const torch::Tensor& theta) {

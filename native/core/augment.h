@@ -1,5 +1,6 @@
 // Train-time augmentation: a small random affine transform per image (rotation, scale,
-// translation) resampled bilinearly with reflection padding, drawn from a seeded generator.
+// translation, optionally a horizontal flip) resampled bilinearly with reflection padding,
+// drawn from a seeded generator.
 #pragma once
 
 #include <torch/types.h>
@@ -11,7 +12,14 @@ struct AffineRange {
   double min_scale = 0.9;
   double max_scale = 1.1;
   double max_translation = 0.1;  // fraction of the image side
+  // Mirror left-right with probability 1/2 (clothes, faces; not digits). When false no flip is
+  // drawn, so the generator's stream is that of the transforms without flips.
+  bool horizontal_flip = false;
 };
+
+// Throws ArgumentError("affine.<field>") for a range outside: rotation 0..180 degrees,
+// scale 0 < min <= 1 <= max, translation 0..1.
+void check_affine_range(const AffineRange& range);
 
 // images: N x C x H x W float32 on any device; the parameters are drawn on the CPU from
 // `generator`, so a seed gives the same images on every device.

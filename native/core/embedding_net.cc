@@ -11,8 +11,10 @@ nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
 }
 
-// conv-BN-ReLU x 2 then 2 x 2 max-pool, three times narrower at the end: 28 -> 14 -> 7 -> 1.
-nn::Sequential convnet(int64_t in_channels, int64_t& features) {
+// conv-BN-ReLU x 2 then 2 x 2 max-pool, twice, then one more conv-BN-ReLU: 28 -> 14 -> 7.
+// The features: the 7 x 7 map averaged (128), or `spatial`, pooled to 7 x 7 whatever the input
+// size and kept whole (128 x 7 x 7), so the head can tell where in the image a feature is.
+nn::Sequential convnet(int64_t in_channels, bool spatial, int64_t& features) {
   nn::Sequential s;
   auto stage = [&](int64_t in, int64_t out) {
     s->push_back(conv3x3(in, out));
@@ -26,9 +28,10 @@ nn::Sequential convnet(int64_t in_channels, int64_t& features) {
   stage(64, 64);
   s->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2)));
   stage(64, 128);
-  s->push_back(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(1)));
+  const int64_t side = spatial ? 7 : 1;
+  s->push_back(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(side)));
   s->push_back(nn::Flatten());
-  features = 128;
+  features = 128 * side * side;
   return s;
 }
 
@@ -56,6 +59,7 @@ nn::Sequential resnet(const std::vector<int64_t>& blocks, int64_t in_channels, i
 
 Backbone parse_backbone(const std::string& name) {
   if (name == "convnet") return Backbone::kConvNet;
+  if (name == "convnet-spatial") return Backbone::kConvNetSpatial;
   if (name == "resnet18") return Backbone::kResNet18;
   if (name == "resnet34") return Backbone::kResNet34;
   throw ArgumentError("model.backbone",
@@ -65,6 +69,7 @@ Backbone parse_backbone(const std::string& name) {
 const char* backbone_name(Backbone backbone) {
   switch (backbone) {
     case Backbone::kConvNet: return "convnet";
+    case Backbone::kConvNetSpatial: return "convnet-spatial";
     case Backbone::kResNet18: return "resnet18";
     case Backbone::kResNet34: return "resnet34";
   }
@@ -99,7 +104,8 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
 EmbeddingNetImpl::EmbeddingNetImpl(Backbone kind, int64_t dim, int64_t in_channels) {
   if (dim < 1) throw ArgumentError("model.dim", "Expected a positive integer for model.dim");
   switch (kind) {
-    case Backbone::kConvNet: backbone = convnet(in_channels, features); break;
+    case Backbone::kConvNet: backbone = convnet(in_channels, false, features); break;
+    case Backbone::kConvNetSpatial: backbone = convnet(in_channels, true, features); break;
     case Backbone::kResNet18: backbone = resnet({2, 2, 2, 2}, in_channels, features); break;
     case Backbone::kResNet34: backbone = resnet({3, 4, 6, 3}, in_channels, features); break;
   }

@@ -1,6 +1,7 @@
 // The embedding network of the recipe: a CNN cut before its classifier, then
 // Linear(features -> dim, bias=False) and L2 normalisation. Backbones: a small fast convnet
-// for 28 x 28 greyscale (the CPU default) and ResNet-18 / ResNet-34 adapted to small
+// for 28 x 28 greyscale (the CPU default; its features averaged over the last map, or with
+// convnet-spatial that 7 x 7 map kept whole) and ResNet-18 / ResNet-34 adapted to small
 // greyscale inputs (3 x 3 stride-1 stem, no max-pool). Their BatchNorm layers synchronise
 // statistics across processes when training in several (sync_batch_norm.h).
 #pragma once
@@ -15,7 +16,7 @@
 
 namespace semihard::core {
 
-enum class Backbone { kConvNet, kResNet18, kResNet34 };
+enum class Backbone { kConvNet, kConvNetSpatial, kResNet18, kResNet34 };
 Backbone parse_backbone(const std::string& name);
 const char* backbone_name(Backbone backbone);
 

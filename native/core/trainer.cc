@@ -26,6 +26,7 @@ void check_images(const ImageSet& set, const char* which) {
 
 Trainer::Trainer(const TrainerOptions& options)
     : options_(options), generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed + 1)) {
+  check_affine_range(options.affine);
   torch::manual_seed(options.seed);  // the model's initial weights
   model_ = EmbeddingNet(options.backbone, options.dim);
   model_->set_batch_norm_statistics(options.batch_norm);

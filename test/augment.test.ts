@@ -1,0 +1,117 @@
+// The training augmentation (native core/augment.cc) through augmentImages(): exact identities
+// (no-op ranges, pure mirror flips, whole-pixel shifts) computed here by hand, determinism, and
+// every bad argument a clear error.
+import { augmentImages, DEFAULT_AUGMENT } from '../lib';
+import { loadDataset } from '../lib/data/datasets';
+import { binding, createTrainer } from '../lib/binding';
+
+const H = 28;
+const W = 28;
+const N = 64;
+const digits = loadDataset('mnist', 0).train.images.subarray(0, N * H * W);
+const still = { rotation: 0, scale: 0, translate: 0, flip: false };
+
+function image(pixels: Float32Array | Uint8Array, i: number): number[] {
+  return Array.from(pixels.subarray(i * H * W, (i + 1) * H * W), (v) => (pixels instanceof Uint8Array ? v / 255 : v));
+}
+
+function mirrored(pixels: number[]): number[] {
+  const out = new Array<number>(H * W);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) out[y * W + x] = pixels[y * W + (W - 1 - x)];
+  return out;
+}
+
+function maxAbsDiff(a: number[], b: number[]): number {
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+}
+
+describe('augmentImages', () => {
+  it('with every range zero returns the images unchanged (pixels / 255)', () => {
+    const out = augmentImages(digits, { height: H, width: W, ...still });
+    expect(out).toHaveLength(digits.length);
+    for (let i = 0; i < N; i++) expect(maxAbsDiff(image(out, i), image(digits, i))).toBeLessThan(1e-5);
+  });
+
+  it('flip alone mirrors each image left-right or leaves it, about half of each', () => {
+    const out = augmentImages(digits, { height: H, width: W, ...still, flip: true, seed: 3 });
+    let flipped = 0;
+    for (let i = 0; i < N; i++) {
+      const original = image(digits, i);
+      const mirror = mirrored(original);
+      expect(maxAbsDiff(original, mirror)).toBeGreaterThan(0.5); // digits are not symmetric
+      const got = image(out, i);
+      const isMirror = maxAbsDiff(got, mirror) < 1e-5;
+      const isOriginal = maxAbsDiff(got, original) < 1e-5;
+      expect(isMirror !== isOriginal).toBe(true);
+      if (isMirror) flipped++;
+    }
+    // Binomial(64, 1/2): 16..48 holds with probability > 0.9999.
+    expect(flipped).toBeGreaterThanOrEqual(16);
+    expect(flipped).toBeLessThanOrEqual(48);
+  });
+
+  it('moves the ink of a digit by at most the translation range', () => {
+    const t = 0.1;
+    const out = augmentImages(digits, { height: H, width: W, rotation: 0, scale: 0, translate: t, flip: false, seed: 1 });
+    const centre = (p: number[]) => {
+      let m = 0, cx = 0, cy = 0;
+      p.forEach((v, k) => { m += v; cx += v * (k % W); cy += v * Math.floor(k / W); });
+      return [cx / m, cy / m];
+    };
+    let moved = 0;
+    for (let i = 0; i < N; i++) {
+      const [x0, y0] = centre(image(digits, i));
+      const [x1, y1] = centre(image(out, i));
+      // Digits sit away from the border, so reflection adds no ink: the centre moves with the shift.
+      expect(Math.abs(x1 - x0)).toBeLessThanOrEqual(t * W + 0.05);
+      expect(Math.abs(y1 - y0)).toBeLessThanOrEqual(t * H + 0.05);
+      if (Math.hypot(x1 - x0, y1 - y0) > 0.5) moved++;
+    }
+    expect(moved).toBeGreaterThan(N / 2);
+  });
+
+  it('is a function of the seed, and the default ranges change the images', () => {
+    const a = augmentImages(digits, { height: H, width: W, seed: 7 });
+    const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+    expect(bytes(augmentImages(digits, { height: H, width: W, seed: 7 })).equals(bytes(a))).toBe(true);
+    expect(bytes(augmentImages(digits, { height: H, width: W, seed: 8 })).equals(bytes(a))).toBe(false);
+    expect(maxAbsDiff(image(a, 0), image(digits, 0))).toBeGreaterThan(0.1);
+    expect(Math.min(...a)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...a)).toBeLessThanOrEqual(1 + 1e-6);
+    expect(DEFAULT_AUGMENT).toEqual({ rotation: 10, scale: 0.1, translate: 0.1, flip: false });
+  });
+
+  it('accepts Float32Array pixels in 0..1 like Uint8Array pixels', () => {
+    const f = Float32Array.from(digits, (v) => v / 255);
+    expect(maxAbsDiff(Array.from(augmentImages(f, { height: H, width: W, seed: 2 })), Array.from(augmentImages(digits, { height: H, width: W, seed: 2 })))).toBeLessThan(1e-6);
+  });
+
+  it('the native layer refuses ranges the TypeScript layer would have caught', () => {
+    const call = () => binding.augmentImages(digits, N, H, W, { ...still, rotation: 200 }, 0);
+    expect(call).toThrow(RangeError);
+    expect(call).toThrow(/affine\.rotation/);
+    const trainer = () => createTrainer({
+      backbone: 'convnet', dim: 8, lossKind: 'semihard', margin: 1, soft: false, distance: 'L2', weightDecay: 0, gradClip: 0,
+      augment: true, affine: { ...still, scale: 1.5 }, device: 'cpu', seed: 0,
+    });
+    expect(trainer).toThrow(RangeError);
+    expect(trainer).toThrow(/affine\.scale/);
+  });
+
+  const bad: [string, 'TypeError' | 'RangeError', () => unknown, RegExp][] = [
+    ['images a plain array', 'TypeError', () => augmentImages([1, 2, 3] as unknown as Uint8Array, { height: 1, width: 3 }), /images/],
+    ['images not whole', 'RangeError', () => augmentImages(new Uint8Array(10), { height: 3, width: 3 }), /images\.length/],
+    ['no images', 'RangeError', () => augmentImages(new Uint8Array(0), { height: 3, width: 3 }), /images\.length/],
+    ['no options', 'TypeError', () => augmentImages(digits, undefined as never), /options/],
+    ['height 0', 'RangeError', () => augmentImages(digits, { height: 0, width: W }), /options\.height/],
+    ['rotation 200', 'RangeError', () => augmentImages(digits, { height: H, width: W, rotation: 200 }), /options\.rotation/],
+    ['scale NaN', 'RangeError', () => augmentImages(digits, { height: H, width: W, scale: NaN }), /options\.scale/],
+    ['flip a string', 'TypeError', () => augmentImages(digits, { height: H, width: W, flip: 'yes' as unknown as boolean }), /options\.flip/],
+    ['misspelt range', 'TypeError', () => augmentImages(digits, { height: H, width: W, shift: 0.1 } as never), /options\.shift/],
+    ['seed -1', 'RangeError', () => augmentImages(digits, { height: H, width: W, seed: -1 }), /options\.seed/],
+  ];
+  it.each(bad)('%s: a %s naming the argument', (_name, kind, call, message) => {
+    expect(call).toThrow(kind === 'TypeError' ? TypeError : RangeError);
+    expect(call).toThrow(message);
+  });
+});
