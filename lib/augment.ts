@@ -37,7 +37,6 @@ export function resolveAugment(value: unknown, argument: string): false | Requir
   };
 }
 
-
 export interface AugmentImagesOptions extends AugmentConfig {
   height: number;
   width: number;

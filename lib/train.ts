@@ -299,7 +299,6 @@ function checkResumable(file: string, header: TrainCheckpointHeader, config: Res
   if (header.kind !== 'semihard-train') {
     throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${file} is not a training checkpoint`);
   }
-  // Checkpoints from before model.batchNorm existed trained with 'sync'.
   const recorded = upgradeConfig(header.config);
   for (const key of RESUME_KEYS) {
     const d = describeDifference(recorded[key], config[key], key);
