@@ -21,6 +21,8 @@ export const {
   lrFind,
   loadDataset,
   DEFAULT_PHASES,
+  DEFAULT_AUGMENT,
+  augmentImages,
   FASHION_MNIST_CLASSES,
   launchRanks,
   freePort,
