@@ -185,8 +185,8 @@ export interface NativeBinding {
     labels: NativeLabels,
     options: NativeLossOptions,
   ): Promise<NativeLossResult>;
-  /** One random affine transform per image (generator seeded with `seed`); pixels 0..1 out. */
-  augmentImages(images: Uint8Array | Float32Array, count: number, height: number, width: number, affine: NativeAffine, seed: number): Float32Array;
+  /** One random affine transform per image (generator seeded with `seed`), on a worker; pixels 0..1 out. */
+  augmentImages(images: Uint8Array | Float32Array, count: number, height: number, width: number, affine: NativeAffine, seed: number): Promise<Float32Array>;
   info(): NativeInfo;
   setNumThreads(threads: number): void;
   /** Benchmarks only: median ms of one B×D · D×B product on `device`, timed natively. */

@@ -47,9 +47,10 @@ export interface AugmentImagesOptions extends AugmentConfig {
 /**
  * Applies one random transform of the given ranges (omitted: the defaults) to each image.
  * images: count × height × width pixels, a Uint8Array (0..255) or a Float32Array (0..1);
- * returns the transformed images as a Float32Array (0..1) of the same shape.
+ * resolves to the transformed images as a Float32Array (0..1) of the same shape. The work
+ * runs off the event loop.
  */
-export function augmentImages(images: Uint8Array | Float32Array, options: AugmentImagesOptions): Float32Array {
+export async function augmentImages(images: Uint8Array | Float32Array, options: AugmentImagesOptions): Promise<Float32Array> {
   if (!(images instanceof Uint8Array || images instanceof Float32Array)) throw typeError('images', 'a Uint8Array or Float32Array', images);
   const o = optionsObject(options, 'options', true);
   const { height, width, seed, ...ranges } = o;

@@ -26,14 +26,14 @@ function maxAbsDiff(a: number[], b: number[]): number {
 }
 
 describe('augmentImages', () => {
-  it('with every range zero returns the images unchanged (pixels / 255)', () => {
-    const out = augmentImages(digits, { height: H, width: W, ...still });
+  it('with every range zero returns the images unchanged (pixels / 255)', async () => {
+    const out = await augmentImages(digits, { height: H, width: W, ...still });
     expect(out).toHaveLength(digits.length);
     for (let i = 0; i < N; i++) expect(maxAbsDiff(image(out, i), image(digits, i))).toBeLessThan(1e-5);
   });
 
-  it('flip alone mirrors each image left-right or leaves it, about half of each', () => {
-    const out = augmentImages(digits, { height: H, width: W, ...still, flip: true, seed: 3 });
+  it('flip alone mirrors each image left-right or leaves it, about half of each', async () => {
+    const out = await augmentImages(digits, { height: H, width: W, ...still, flip: true, seed: 3 });
     let flipped = 0;
     for (let i = 0; i < N; i++) {
       const original = image(digits, i);
@@ -50,9 +50,9 @@ describe('augmentImages', () => {
     expect(flipped).toBeLessThanOrEqual(48);
   });
 
-  it('moves the ink of a digit by at most the translation range', () => {
+  it('moves the ink of a digit by at most the translation range', async () => {
     const t = 0.1;
-    const out = augmentImages(digits, { height: H, width: W, rotation: 0, scale: 0, translate: t, flip: false, seed: 1 });
+    const out = await augmentImages(digits, { height: H, width: W, rotation: 0, scale: 0, translate: t, flip: false, seed: 1 });
     const centre = (p: number[]) => {
       let m = 0, cx = 0, cy = 0;
       p.forEach((v, k) => { m += v; cx += v * (k % W); cy += v * Math.floor(k / W); });
@@ -70,26 +70,29 @@ describe('augmentImages', () => {
     expect(moved).toBeGreaterThan(N / 2);
   });
 
-  it('is a function of the seed, and the default ranges change the images', () => {
-    const a = augmentImages(digits, { height: H, width: W, seed: 7 });
+  it('is a function of the seed, and the default ranges change the images', async () => {
+    const a = await augmentImages(digits, { height: H, width: W, seed: 7 });
     const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
-    expect(bytes(augmentImages(digits, { height: H, width: W, seed: 7 })).equals(bytes(a))).toBe(true);
-    expect(bytes(augmentImages(digits, { height: H, width: W, seed: 8 })).equals(bytes(a))).toBe(false);
+    expect(bytes(await augmentImages(digits, { height: H, width: W, seed: 7 })).equals(bytes(a))).toBe(true);
+    expect(bytes(await augmentImages(digits, { height: H, width: W, seed: 8 })).equals(bytes(a))).toBe(false);
     expect(maxAbsDiff(image(a, 0), image(digits, 0))).toBeGreaterThan(0.1);
     expect(Math.min(...a)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...a)).toBeLessThanOrEqual(1 + 1e-6);
     expect(DEFAULT_AUGMENT).toEqual({ rotation: 10, scale: 0.1, translate: 0.1, flip: false });
   });
 
-  it('accepts Float32Array pixels in 0..1 like Uint8Array pixels', () => {
+  it('accepts Float32Array pixels in 0..1 like Uint8Array pixels', async () => {
     const f = Float32Array.from(digits, (v) => v / 255);
-    expect(maxAbsDiff(Array.from(augmentImages(f, { height: H, width: W, seed: 2 })), Array.from(augmentImages(digits, { height: H, width: W, seed: 2 })))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(Array.from(await augmentImages(f, { height: H, width: W, seed: 2 })), Array.from(await augmentImages(digits, { height: H, width: W, seed: 2 })))).toBeLessThan(1e-6);
   });
 
   it('the native layer refuses ranges the TypeScript layer would have caught', () => {
     const call = () => binding.augmentImages(digits, N, H, W, { ...still, rotation: 200 }, 0);
     expect(call).toThrow(RangeError);
     expect(call).toThrow(/affine\.rotation/);
+    const fractionalSeed = () => binding.augmentImages(digits, N, H, W, still, 1.5);
+    expect(fractionalSeed).toThrow(RangeError);
+    expect(fractionalSeed).toThrow(/seed/);
     const trainer = () => createTrainer({
       backbone: 'convnet', dim: 8, lossKind: 'semihard', margin: 1, soft: false, distance: 'L2', weightDecay: 0, gradClip: 0,
       augment: true, affine: { ...still, scale: 1.5 }, device: 'cpu', seed: 0,
@@ -110,8 +113,18 @@ describe('augmentImages', () => {
     ['misspelt range', 'TypeError', () => augmentImages(digits, { height: H, width: W, shift: 0.1 } as never), /options\.shift/],
     ['seed -1', 'RangeError', () => augmentImages(digits, { height: H, width: W, seed: -1 }), /options\.seed/],
   ];
-  it.each(bad)('%s: a %s naming the argument', (_name, kind, call, message) => {
-    expect(call).toThrow(kind === 'TypeError' ? TypeError : RangeError);
-    expect(call).toThrow(message);
+  it.each(bad)('%s: a %s naming the argument', async (_name, kind, call, message) => {
+    await expect(call()).rejects.toThrow(kind === 'TypeError' ? TypeError : RangeError);
+    await expect(call()).rejects.toThrow(message);
+  });
+
+  it('runs off the event loop: a timer fires while a large batch is transformed', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const big = new Uint8Array(20000 * H * W).map((_, i) => digits[i % digits.length]);
+    const out = await augmentImages(big, { height: H, width: W, seed: 4 });
+    clearInterval(timer);
+    expect(out).toHaveLength(big.length);
+    expect(ticks).toBeGreaterThan(0);
   });
 });

@@ -2,9 +2,13 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
+#include <memory>
+
 #include "../core/errors.h"
 #include "convert.h"
 #include "errors.h"
+#include "task_worker.h"
 
 namespace semihard::binding {
 
@@ -24,22 +28,31 @@ core::AffineRange affine_range(Napi::Env env, const Napi::Value& value, const st
 
 namespace {
 
-// augmentImages(images, count, height, width, affine, seed) -> Float32Array (0..1), one random
-// transform per image drawn from a generator seeded with `seed`. Small previews: synchronous.
+// augmentImages(images, count, height, width, affine, seed) -> Promise<Float32Array> (0..1):
+// one random transform per image, drawn from a generator seeded with `seed`, on a worker.
 Napi::Value augment_images(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     const int64_t count = positive_integer(env, info[1], "count");
     const int64_t height = positive_integer(env, info[2], "height");
     const int64_t width = positive_integer(env, info[3], "width");
-    torch::Tensor images = images_to_tensor(env, info[0], count, height, width, "images");
+    auto images = std::make_shared<torch::Tensor>(images_to_tensor(env, info[0], count, height, width, "images"));
     const core::AffineRange range = affine_range(env, info[4], "affine");
     if (!info[5].IsNumber()) throw type_error(env, "seed", "a non-negative integer");
-    const int64_t seed = info[5].As<Napi::Number>().Int64Value();
-    if (seed < 0) throw core::ArgumentError("seed", "Expected a non-negative integer for seed");
-    torch::Tensor x = images.scalar_type() == torch::kUInt8 ? images.to(torch::kFloat32) / 255.0f : images;
-    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
-    return tensor_to_float32_array(env, core::random_affine(x.unsqueeze(1), generator, range).squeeze(1));
+    const double seed = info[5].As<Napi::Number>().DoubleValue();
+    if (!(seed >= 0 && seed <= 9007199254740991.0 && seed == std::floor(seed))) {
+      throw core::ArgumentError("seed", "Expected a non-negative integer for seed");
+    }
+    auto out = std::make_shared<torch::Tensor>();
+    return TaskWorker::queue(
+        env, "semihard:augment",
+        [=] {
+          const torch::Tensor& x = *images;
+          const torch::Tensor pixels = x.scalar_type() == torch::kUInt8 ? x.to(torch::kFloat32) / 255.0f : x;
+          at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+          *out = core::random_affine(pixels.unsqueeze(1), generator, range).squeeze(1);
+        },
+        [out](Napi::Env e) -> Napi::Value { return tensor_to_float32_array(e, *out); });
   });
 }
 
