@@ -1,6 +1,5 @@
 // The training augmentation's ranges (validated here, applied natively: core/augment.cc), and
 // a preview of them on a few images, to see what the network will be trained on.
-import type { NativeAffine } from '../binding';
 import { binding } from './binding';
 import { rangeError, rangeErrorWithMessage, typeError } from './errors';
 import { booleanOption, checkKnownKeys, finiteNumber, isPlainObject, nonNegativeInteger, optionsObject, positiveInteger } from './validate';
@@ -60,9 +59,5 @@ export async function augmentImages(images: Uint8Array | Float32Array, options: 
     throw rangeErrorWithMessage('images', `Expected images.length to be a positive multiple of height × width (${h * w}) but received ${images.length}`);
   }
   const affine = resolveAugment(ranges, 'options') as Required<AugmentConfig>;
-  return binding.augmentImages(images, images.length / (h * w), h, w, nativeAffine(affine), nonNegativeInteger(seed, 'options.seed', 0));
-}
-
-export function nativeAffine(a: Required<AugmentConfig>): NativeAffine {
-  return { rotation: a.rotation, scale: a.scale, translate: a.translate, flip: a.flip };
+  return binding.augmentImages(images, images.length / (h * w), h, w, affine, nonNegativeInteger(seed, 'options.seed', 0));
 }

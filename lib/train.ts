@@ -8,7 +8,7 @@ import { CHECKPOINT_FORMAT, readCheckpoint, writeCheckpoint, type CheckpointHead
 import { loadDataset, type DataSource, type Dataset } from './data/datasets';
 import { balancedEpoch, shuffledEpoch, validationBatches, type BatchPlan } from './data/sampler';
 import { SemihardError, rangeError, typeError } from './errors';
-import { DEFAULT_AUGMENT, nativeAffine, resolveAugment, type AugmentConfig } from './augment';
+import { DEFAULT_AUGMENT, resolveAugment, type AugmentConfig } from './augment';
 import { resolveDistributed, type DistributedConfig, type ResolvedDistributed } from './distributed';
 import type { Device, Distance } from './loss';
 import { booleanOption, checkKnownKeys, finiteNumber, isPlainObject, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from './validate';
@@ -259,7 +259,7 @@ export function nativeTrainerOptions(config: ResolvedTrainConfig): NativeTrainer
     weightDecay: config.weightDecay,
     gradClip: config.gradClip,
     augment: config.augment !== false,
-    ...(config.augment !== false ? { affine: nativeAffine(config.augment) } : {}),
+    ...(config.augment !== false ? { affine: config.augment } : {}),
     device: config.device,
     deviceIndex: config.distributed ? config.distributed.localRank : -1,
     seed: config.seed,
