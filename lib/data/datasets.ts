@@ -65,6 +65,10 @@ function imageSet(images: IdxArray, labels: IdxArray, imagesFile: string, labels
 
 /** The four standard IDX files of a folder: train-* for training, t10k-* for validation. */
 export function loadIdxDir(dir: string, name = dir): Dataset {
+  if (!fs.existsSync(dir)) throw new SemihardError('ERR_SEMIHARD_DATA', `The data folder ${dir} does not exist`);
+  if (!fs.statSync(dir).isDirectory()) {
+    throw new SemihardError('ERR_SEMIHARD_DATA', `${dir} is not a folder (a folder of the four MNIST-format IDX files was expected)`);
+  }
   const files = {
     trainImages: findIdx(dir, IDX_NAMES.trainImages),
     trainLabels: findIdx(dir, IDX_NAMES.trainLabels),
