@@ -16,6 +16,7 @@ export const {
   train,
   loadModel,
   evaluate,
+  DEFAULT_KNN_K,
   plotEmbeddings,
   plotHistory,
   lrFind,

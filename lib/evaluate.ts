@@ -21,6 +21,9 @@ export interface EmbeddingSet {
  */
 export type Metrics = NativeMetrics;
 
+/** The neighbours of kNN accuracy when options.k is not given. */
+export const DEFAULT_KNN_K = 5;
+
 export interface EvaluateOptions {
   k?: number;
   device?: Device;
@@ -64,7 +67,7 @@ export async function evaluate(sets: { train: EmbeddingSet; valid: EmbeddingSet 
   }
   const o = optionsObject(options, 'options', false);
   checkKnownKeys(o, ['k', 'device'], 'options');
-  const k = o.k === undefined ? 5 : positiveInteger(o.k, 'options.k');
+  const k = o.k === undefined ? DEFAULT_KNN_K : positiveInteger(o.k, 'options.k');
   const device = oneOf(o.device, 'options.device', ['cpu', 'cuda', 'auto'] as const, 'auto');
   return binding.evaluateEmbeddings(train.embeddings, train.labels, valid.embeddings, valid.labels, train.dim, k, device);
 }

@@ -64,7 +64,7 @@ export { loadModel } from './model';
 export type { Model } from './model';
 export { loadDataset, FASHION_MNIST_CLASSES } from './data/datasets';
 export type { DataSource, Dataset, ImageSet } from './data/datasets';
-export { evaluate } from './evaluate';
+export { evaluate, DEFAULT_KNN_K } from './evaluate';
 export type { EmbeddingSet, Metrics, EvaluateOptions } from './evaluate';
 export { plotEmbeddings } from './plot';
 export type { PlotOptions, PlotResult } from './plot';
