@@ -1,0 +1,89 @@
+// `semihard eval`: embeds the train and validation sets with a trained model, prints kNN,
+// linear and retrieval metrics, writes them as JSON (metrics.json beside the checkpoint by
+// default) and optionally draws the validation embeddings. Values go to the API untouched.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_KNN_K, evaluate, loadDataset, loadModel, plotEmbeddings, type Device } from '../index';
+import { formatMetrics } from './format';
+import { dataSource, number } from './parse';
+import { embedAll } from './progress';
+
+/** The flags as commander hands them over, typed as the API declares them; the API checks them. */
+export interface EvalFlags {
+  checkpoint: string;
+  data?: string;
+  k?: number;
+  device?: Device;
+  plot?: string;
+  method?: 'tsne' | 'pca';
+  maxPoints?: number;
+  out?: string;
+  json?: boolean;
+}
+
+const METHOD_NAMES: Record<string, string> = { tsne: 't-SNE', pca: 'PCA' };
+
+async function runEval(flags: EvalFlags): Promise<number> {
+  const quiet = !!flags.json;
+  const model = await loadModel(flags.checkpoint, { device: flags.device });
+  const config = model.checkpoint.config;
+  const dataset = loadDataset(flags.data === undefined ? config.data : dataSource(flags.data), config.seed);
+  const train = await embedAll(model, dataset.train.images, dataset.train.count, 'train', quiet);
+  const valid = await embedAll(model, dataset.valid.images, dataset.valid.count, 'valid', quiet);
+  const started = performance.now();
+  const metrics = await evaluate(
+    { train: { embeddings: train, labels: dataset.train.labels, dim: model.dim }, valid: { embeddings: valid, labels: dataset.valid.labels, dim: model.dim } },
+    { k: flags.k, device: flags.device },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  // evaluate() accepted flags.k, or used its default.
+  const k = flags.k ?? DEFAULT_KNN_K;
+  const out = path.resolve(flags.out ?? path.join(path.dirname(path.resolve(flags.checkpoint)), 'metrics.json'));
+  const report = { checkpoint: path.resolve(flags.checkpoint), data: dataset.name, k, ...metrics, classNames: dataset.classNames, seconds };
+  await fs.promises.mkdir(path.dirname(out), { recursive: true });
+  await fs.promises.writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  let plot: { file: string; points: number } | undefined;
+  if (flags.plot !== undefined) {
+    const method = flags.method === undefined ? undefined : (METHOD_NAMES[flags.method] ?? flags.method);
+    if (!quiet) process.stderr.write(`drawing the validation embeddings${method ? ` (${method})` : ''}...\n`);
+    plot = await plotEmbeddings(
+      { embeddings: valid, labels: dataset.valid.labels, dim: model.dim },
+      {
+        out: flags.plot,
+        method: flags.method,
+        maxPoints: flags.maxPoints,
+        title: `${dataset.name}: ${method ? `${method} of ` : ''}validation embeddings`,
+        classNames: dataset.classNames,
+        seed: config.seed,
+      },
+    );
+  }
+  if (quiet) {
+    process.stdout.write(`${JSON.stringify({ ...report, metricsFile: out, plot: plot?.file, plotPoints: plot?.points }, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      `${formatMetrics(metrics, dataset.classNames, k)}\n\nmetrics: ${out}\n` + (plot ? `picture: ${plot.file} (${plot.points} points)\n` : ''),
+    );
+  }
+  return 0;
+}
+
+export function addEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('embed the train and validation sets with a trained model; kNN, linear and retrieval metrics; optional picture')
+    .requiredOption('--checkpoint <file>', 'a training checkpoint (last.ckpt)')
+    .option('--data <source>', "data set (default: the one the model was trained on): 'mnist', 'fashion-mnist' or an IDX folder")
+    .option('--k <n>', `neighbours for kNN accuracy (default ${DEFAULT_KNN_K})`, number)
+    .option('--device <d>', 'where to compute: cpu, cuda or auto')
+    .option('--plot <file>', 'write a picture of the validation embeddings (.png or .svg)')
+    .option('--method <m>', 'projection for --plot: tsne or pca')
+    .option('--max-points <n>', 'points in the picture at most', number)
+    .option('--out <file>', 'metrics JSON (default: metrics.json beside the checkpoint)')
+    .option('--json', 'print the metrics as JSON on stdout, no progress output')
+    .addHelpText('after', '\nA setting not given takes the default of evaluate() and plotEmbeddings() (README: Evaluation and pictures).')
+    .action(async (flags: EvalFlags) => {
+      process.exitCode = await runEval(flags);
+    });
+}

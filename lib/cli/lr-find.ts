@@ -1,0 +1,73 @@
+// `semihard lr-find`: the learning-rate range test (lrFind) for the frozen or the unfrozen
+// phase, its suggestion printed and its curve drawn. Values go to lrFind() untouched.
+import type { Command } from 'commander';
+import { lrFind, type Backbone, type Device, type Freeze } from '../index';
+import { dataSource, given, number } from './parse';
+
+/** The flags as commander hands them over, typed as lrFind() declares them; lrFind() checks them. */
+export interface LrFindFlags {
+  data: string;
+  backbone?: Backbone;
+  dim?: number;
+  classes?: number;
+  perClass?: number;
+  freeze?: Freeze;
+  startLr?: number;
+  endLr?: number;
+  steps?: number;
+  seed?: number;
+  device?: Device;
+  threads?: number;
+  out: string;
+  json?: boolean;
+}
+
+async function runLrFind(flags: LrFindFlags): Promise<number> {
+  if (!flags.json) process.stderr.write('learning-rate range test...\n');
+  const r = await lrFind({
+    data: dataSource(flags.data),
+    model: given({ backbone: flags.backbone, dim: flags.dim }),
+    batch: given({ classes: flags.classes, perClass: flags.perClass }),
+    freeze: flags.freeze,
+    startLr: flags.startLr,
+    endLr: flags.endLr,
+    steps: flags.steps,
+    seed: flags.seed,
+    device: flags.device,
+    threads: flags.threads,
+    out: flags.out,
+  });
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      `suggested learning rate: ${r.suggestion.toExponential(2)} (steepest descent of the smoothed loss)\n` +
+        `${r.lrs.length} steps${r.diverged ? ', stopped when the loss diverged' : ''}\npicture: ${r.plot}\n`,
+    );
+  }
+  return 0;
+}
+
+export function addLrFindCommand(program: Command): void {
+  program
+    .command('lr-find')
+    .description("learning-rate range test (fastai's lr_find) for the frozen or the unfrozen phase, with a picture")
+    .option('--data <source>', "'mnist', 'fashion-mnist' or a folder of MNIST-format IDX files", 'mnist')
+    .option('--backbone <name>', 'CNN backbone: convnet, convnet-spatial, resnet18 or resnet34')
+    .option('--dim <n>', 'embedding width', number)
+    .option('--classes <P>', 'classes per batch', number)
+    .option('--per-class <K>', 'samples per class per batch', number)
+    .option('--freeze <what>', "'backbone': phase 1 (head + BatchNorm learn); 'none': phase 2")
+    .option('--start-lr <lr>', 'first learning rate', number)
+    .option('--end-lr <lr>', 'last learning rate', number)
+    .option('--steps <n>', 'steps at most', number)
+    .option('--seed <n>', 'seed', number)
+    .option('--device <d>', 'where to compute: cpu, cuda or auto')
+    .option('--threads <n>', 'CPU threads', number)
+    .option('--out <file>', 'the picture (.png or .svg)', 'lr-find.png')
+    .option('--json', 'print the curve and suggestion as JSON')
+    .addHelpText('after', '\nA setting not given takes the default of lrFind() (README: Evaluation and pictures).')
+    .action(async (flags: LrFindFlags) => {
+      process.exitCode = await runLrFind(flags);
+    });
+}

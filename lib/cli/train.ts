@@ -1,0 +1,185 @@
+// `semihard train`: flags → train()'s configuration, untouched (an option not given stays
+// undefined so train()'s default applies, and train() says what is wrong with a value),
+// progress on stderr, the result on stdout, Ctrl-C → a checkpoint and exit 130.
+import { Command } from 'commander';
+import {
+  DEFAULT_AUGMENT,
+  DEFAULT_PHASES,
+  info,
+  train,
+  type Backbone,
+  type BatchNormStatistics,
+  type Device,
+  type Distance,
+  type PhaseConfig,
+  type TrainConfig,
+} from '../index';
+import { dataSource, given, number } from './parse';
+import { TrainingProgress } from './progress';
+import { distributedFromFlags, launchFromFlags, type DistributedFlags } from './ranks';
+
+/**
+ * The flags as commander hands them over. The types are those train() declares; the values
+ * are unchecked until train() checks them.
+ */
+export interface TrainFlags extends DistributedFlags {
+  data: string;
+  backbone?: Backbone;
+  dim?: number;
+  batchNorm?: BatchNormStatistics;
+  loss?: 'semihard' | 'hard';
+  margin?: number;
+  distance?: Distance;
+  soft?: boolean;
+  classes?: number;
+  perClass?: number;
+  sampler?: 'balanced' | 'shuffled';
+  frozenEpochs?: number;
+  frozenLr?: number;
+  epochs?: number;
+  lr?: number;
+  seed?: number;
+  device?: Device;
+  threads?: number;
+  weightDecay?: number;
+  gradClip?: number;
+  /** false with --no-augment. */
+  augment: boolean;
+  rotation?: number;
+  scale?: number;
+  translate?: number;
+  flip?: boolean;
+  checkpointDir?: string;
+  resume?: boolean;
+  maxSteps?: number;
+  json?: boolean;
+}
+
+/**
+ * The two phases of the recipe from their four flags: those not given take the values of
+ * train()'s DEFAULT_PHASES; `0` epochs leaves a phase out; any other value goes to train()
+ * as it is (so `--epochs -1` is train()'s RangeError). No phase flag: train()'s default.
+ */
+export function phasesFromFlags(flags: Pick<TrainFlags, 'frozenEpochs' | 'frozenLr' | 'epochs' | 'lr'>): PhaseConfig[] | undefined {
+  if (flags.frozenEpochs === undefined && flags.frozenLr === undefined && flags.epochs === undefined && flags.lr === undefined) return undefined;
+  const [frozen, unfrozen] = DEFAULT_PHASES;
+  const phases: PhaseConfig[] = [];
+  if (flags.frozenEpochs !== 0) phases.push({ epochs: flags.frozenEpochs ?? frozen.epochs, maxLr: flags.frozenLr ?? frozen.maxLr, freeze: frozen.freeze });
+  if (flags.epochs !== 0) phases.push({ epochs: flags.epochs ?? unfrozen.epochs, maxLr: flags.lr ?? unfrozen.maxLr, freeze: unfrozen.freeze });
+  return phases;
+}
+
+export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
+  return {
+    data: dataSource(flags.data),
+    model: given({ backbone: flags.backbone, dim: flags.dim, batchNorm: flags.batchNorm }),
+    loss: given({ kind: flags.loss, margin: flags.margin, distance: flags.distance, soft: flags.soft }),
+    batch: given({ classes: flags.classes, perClass: flags.perClass, sampler: flags.sampler }),
+    phases: phasesFromFlags(flags),
+    seed: flags.seed,
+    device: flags.device,
+    threads: flags.threads,
+    weightDecay: flags.weightDecay,
+    gradClip: flags.gradClip,
+    // --no-augment wins over the ranges; without a range flag, train()'s default augmentation.
+    augment: flags.augment ? given({ rotation: flags.rotation, scale: flags.scale, translate: flags.translate, flip: flags.flip }) : false,
+    checkpointDir: flags.checkpointDir,
+    resume: flags.resume,
+    maxSteps: flags.maxSteps,
+  };
+}
+
+async function runTrain(flags: TrainFlags, command: Command): Promise<number> {
+  const launched = await launchFromFlags(flags, command);
+  if (launched !== null) return launched;
+  const distributed = distributedFromFlags(flags, command);
+  const config: TrainConfig = { ...trainConfigFromFlags(flags), distributed };
+  const rank = distributed?.rank ?? 0;
+  // The other ranks stay quiet unless something fails: rank 0 speaks for the group.
+  const quiet = !!flags.json || rank > 0;
+  if (!quiet) {
+    const i = info();
+    const d = distributed;
+    process.stderr.write(
+      `semihard: LibTorch ${i.torchVersion}, ${i.cudaAvailable && flags.device !== 'cpu' ? 'CUDA' : 'CPU'}, ${flags.threads ?? i.threads} threads` +
+        (d ? `, rank 0 of ${d.worldSize} (${d.backend === 'auto' ? 'c10d' : d.backend} via ${d.masterAddr}:${d.masterPort})` : '') +
+        '\n',
+    );
+  }
+  const progress = new TrainingProgress((config.phases ?? DEFAULT_PHASES).length, quiet);
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort(new Error('interrupted (Ctrl-C)'));
+  process.once('SIGINT', onSigint);
+  const started = performance.now();
+  try {
+    const result = await train({ ...config, onProgress: progress.onProgress, onEpoch: progress.onEpoch, signal: controller.signal });
+    const seconds = (performance.now() - started) / 1000;
+    if (rank > 0) return 0;
+    if (quiet) {
+      process.stdout.write(`${JSON.stringify({ ...result, seconds }, null, 2)}\n`);
+    } else {
+      const last = result.history[result.history.length - 1];
+      process.stdout.write(
+        `\ntrained ${result.steps} steps in ${seconds.toFixed(1)} s${result.stoppedEarly ? ' (stopped by --max-steps)' : ''}\n` +
+          (last ? `final valid loss ${last.validLoss.toFixed(4)}\n` : '') +
+          `checkpoint: ${result.checkpoint}\n`,
+      );
+    }
+    return 0;
+  } catch (err) {
+    progress.stop();
+    const e = err as Error & { code?: string };
+    if (e.code === 'ABORT_ERR') {
+      process.stderr.write(`\n${e.message}\nresume with the same command and --resume\n`);
+      return 130;
+    }
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+export function addTrainCommand(program: Command): void {
+  const [frozen, unfrozen] = DEFAULT_PHASES;
+  const command = program
+    .command('train')
+    .description('train an embedding CNN with the semi-hard (or hard) triplet loss, in two phases')
+    .option('--data <source>', "'mnist' (embedded), 'fashion-mnist' (Debian's), or a folder of MNIST-format IDX files", 'mnist')
+    .option('--backbone <name>', 'CNN backbone: convnet, convnet-spatial, resnet18 or resnet34')
+    .option('--dim <n>', 'embedding width', number)
+    .option('--loss <kind>', 'triplet loss: semihard or hard')
+    .option('--margin <m>', 'margin', number)
+    .option('--distance <d>', 'distance: L2, squared-L2 or angular')
+    .option('--soft', 'soft-margin hard loss (with --loss hard)')
+    .option('--classes <P>', 'classes per batch', number)
+    .option('--per-class <K>', 'samples per class per batch', number)
+    .option('--sampler <kind>', 'batch sampler: balanced or shuffled')
+    .option('--frozen-epochs <n>', `phase 1 epochs: only the head and BatchNorm learn (default ${frozen.epochs}; 0 skips it)`, number)
+    .option('--frozen-lr <lr>', `phase 1 peak learning rate (default ${frozen.maxLr})`, number)
+    .option('--epochs <n>', `phase 2 epochs: everything learns (default ${unfrozen.epochs}; 0 skips it)`, number)
+    .option('--lr <lr>', `phase 2 peak learning rate, one-cycle (default ${unfrozen.maxLr})`, number)
+    .option('--seed <n>', 'seed of the data split, batches, augmentation and initial weights', number)
+    .option('--device <d>', 'where to train: cpu, cuda or auto')
+    .option('--threads <n>', 'CPU threads', number)
+    .option('--weight-decay <w>', 'AdamW weight decay', number)
+    .option('--grad-clip <norm>', 'clip the global gradient norm (0: off)', number)
+    .option('--no-augment', 'no random affine augmentation (the range flags are then ignored)')
+    .option('--rotation <degrees>', `augmentation: rotate by up to ± this many degrees (default ${DEFAULT_AUGMENT.rotation})`, number)
+    .option('--scale <s>', `augmentation: scale by 1 ± up to s (default ${DEFAULT_AUGMENT.scale})`, number)
+    .option('--translate <f>', `augmentation: shift by up to ± f image sides (default ${DEFAULT_AUGMENT.translate})`, number)
+    .option('--flip', 'augmentation: mirror left-right half the time (clothes yes, digits no)')
+    .option('--checkpoint-dir <dir>', 'where checkpoints go (last.ckpt)')
+    .option('--resume', 'continue from <checkpoint-dir>/last.ckpt')
+    .option('--max-steps <n>', 'stop after this many training steps in all', number)
+    .option('--json', 'print the result as JSON on stdout, no progress output')
+    .option('--batch-norm <stats>', "BatchNorm statistics in training: sync (the global batch's), local (each rank's) or frozen (the running ones)")
+    .option('--nproc <n>', 'train in n processes on this machine (ranks of one global batch, c10d Gloo/NCCL)', number)
+    .option('--master-addr <host>', 'with --nproc: the rendezvous host (default 127.0.0.1)')
+    .option('--master-port <port>', 'with --nproc: the rendezvous port (default: a free one)', number)
+    .option('--dist-backend <name>', 'collectives backend: gloo, nccl or auto (nccl on CUDA, else gloo)')
+    .option('--dist-timeout <ms>', 'how long a rank waits for a silent peer before failing', number)
+    .addHelpText('after', '\nA setting not given takes the default of train() (README: Training).')
+    .action(async (flags: TrainFlags) => {
+      process.exitCode = await runTrain(flags, command);
+    });
+}
