@@ -1,14 +1,14 @@
 // Checkpoint files: a JSON header (configuration, progress, history, versions) and the
 // native trainer state, sealed by a SHA-256 of everything before it. Written atomically
-// (temporary file, fsync, rename, fsync of the folder), so a crash never leaves a
-// half-written file where a good one was.
+// (files.ts: temporary file, fsync, rename, fsync of the folder), so a crash never leaves
+// a half-written file where a good one was.
 //
 // Layout: "SEMIHARD-CKPT\n" | uint32 LE header length | header JSON (UTF-8) | state bytes |
 //         32-byte SHA-256 of all preceding bytes.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { SemihardError } from './errors';
+import { writeFileAtomic } from './files';
 
 const MAGIC = Buffer.from('SEMIHARD-CKPT\n', 'ascii');
 export const CHECKPOINT_FORMAT = 1;
@@ -65,40 +65,6 @@ export function decodeCheckpoint<H extends CheckpointHeader>(bytes: Buffer, file
     );
   }
   return { header, state: Buffer.from(state) };
-}
-
-/** Writes `bytes` to `file` so that `file` is always either the old or the new content. */
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
-  const temporary = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.promises.open(temporary, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await fs.promises.rm(temporary, { force: true });
-    throw err;
-  }
-  await handle.close();
-  try {
-    await fs.promises.rename(temporary, file);
-  } catch (err) {
-    await fs.promises.rm(temporary, { force: true });
-    throw err;
-  }
-  // Make the rename itself durable.
-  try {
-    const d = await fs.promises.open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch {
-    // Some platforms cannot fsync a folder; the rename is still atomic.
-  }
 }
 
 export async function writeCheckpoint(file: string, header: CheckpointHeader, state: Uint8Array): Promise<void> {

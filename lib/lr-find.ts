@@ -4,7 +4,7 @@ import { createTrainer } from './binding';
 import { loadDataset } from './data/datasets';
 import { rangeError, typeError } from './errors';
 import { FONT, chartFrame, renderPng, renderSvg } from './plot';
-import { writeFileAtomic } from './checkpoint';
+import { writeFileAtomic } from './files';
 import { epochPlan, nativeTrainerOptions, resolveTrainConfig, type Freeze, type TrainConfig } from './train';
 import { binding } from './binding';
 import { checkKnownKeys, finiteNumber, oneOf, optionsObject, positiveInteger } from './validate';

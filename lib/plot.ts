@@ -7,9 +7,10 @@
 // libraries; text uses the system's fonts, DejaVu Sans preferred).
 import * as path from 'node:path';
 import { binding } from './binding';
-import { readCheckpoint, writeFileAtomic } from './checkpoint';
+import { readCheckpoint } from './checkpoint';
 import { rangeError, rangeErrorWithMessage, typeError } from './errors';
 import { checkEmbeddingSet, type EmbeddingSet } from './evaluate';
+import { writeFileAtomic } from './files';
 import { Random } from './random';
 import type { TrainCheckpointHeader } from './train';
 import { checkKnownKeys, nonNegativeInteger, optionsObject, oneOf, positiveInteger } from './validate';
