@@ -3,8 +3,8 @@
 import { createTrainer } from './binding';
 import { loadDataset } from './data/datasets';
 import { rangeError, typeError } from './errors';
-import { FONT, chartFrame, renderPng, renderSvg } from './plot';
-import { writeFileAtomic } from './files';
+import { writePicture } from './plot/render';
+import { lrFindSpec } from './plot/specs';
 import { epochPlan, nativeTrainerOptions, resolveTrainConfig, type Freeze, type TrainConfig } from './train';
 import { binding } from './binding';
 import { checkKnownKeys, finiteNumber, oneOf, optionsObject, positiveInteger } from './validate';
@@ -29,33 +29,6 @@ export interface LrFindResult {
   suggestion: number;
   diverged: boolean;
   plot?: string;
-}
-
-/** Vega-Lite: smoothed and raw loss against a log-scale learning rate, the suggestion marked. */
-export function lrFindSpec(r: Omit<LrFindResult, 'plot'>, title: string): object {
-  const values = r.lrs.map((lr, i) => ({ lr, loss: r.losses[i], smoothed: r.smoothed[i] }));
-  const decades: number[] = [];
-  for (let e = Math.floor(Math.log10(r.lrs[0])); e <= Math.ceil(Math.log10(r.lrs[r.lrs.length - 1])); e++) decades.push(10 ** e);
-  const x = { field: 'lr', type: 'quantitative', scale: { type: 'log' }, title: 'learning rate (log scale)', axis: { format: '.0e', values: decades } };
-  return {
-    ...chartFrame(title, 800, 500),
-    config: { font: FONT, axis: { labelFontSize: 12, titleFontSize: 14 } },
-    data: { values },
-    layer: [
-      { mark: { type: 'line', color: '#bbbbbb', strokeWidth: 1 }, encoding: { x, y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false } } } },
-      { mark: { type: 'line', color: '#1f77b4', strokeWidth: 2.5 }, encoding: { x, y: { field: 'smoothed', type: 'quantitative' } } },
-      ...(r.suggestion > 0
-        ? [
-            { data: { values: [{ lr: r.suggestion }] }, mark: { type: 'rule', color: '#d62728', strokeDash: [6, 4], strokeWidth: 2 }, encoding: { x } },
-            {
-              data: { values: [{ lr: r.suggestion, text: `suggested ${r.suggestion.toExponential(1)}` }] },
-              mark: { type: 'text', color: '#d62728', align: 'left', dx: 6, dy: -8, fontSize: 14, y: 12 },
-              encoding: { x, text: { field: 'text' } },
-            },
-          ]
-        : []),
-    ],
-  };
 }
 
 /** Runs the range test on a fresh model built from the configuration; draws it if `out` is given. */
@@ -103,8 +76,7 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
   };
   if (typeof out === 'string') {
     const title = `learning-rate range test: ${dataset.name}, ${resolved.model.backbone}, ${phaseFreeze === 'backbone' ? 'head + BatchNorm (phase 1)' : 'all layers (phase 2)'}`;
-    const svg = await renderSvg(lrFindSpec(result, title));
-    await writeFileAtomic(out, /\.svg$/i.test(out) ? Buffer.from(svg) : renderPng(svg));
+    await writePicture(out, lrFindSpec(result, title));
     result.plot = path.resolve(out);
   }
   return result;

@@ -1,5 +1,7 @@
 // plotEmbeddings(): a 2-D picture (t-SNE or PCA, computed natively) of embeddings coloured
-// by class, drawn with Vega-Lite to SVG and, for .png, rasterised by resvg.
+// by class, drawn with Vega-Lite to SVG and, for .png, rasterised by resvg; plotHistory():
+// a training checkpoint's curves. The specifications are in plot/specs.ts; plot/render.ts
+// draws them on a worker thread, off the event loop.
 //
 // Libraries: vega + vega-lite (a declarative grammar of graphics that renders to SVG in
 // Node without a browser or canvas, with legends and colour schemes done right) and
@@ -10,7 +12,8 @@ import { binding } from './binding';
 import { readCheckpoint } from './checkpoint';
 import { rangeError, rangeErrorWithMessage, typeError } from './errors';
 import { checkEmbeddingSet, type EmbeddingSet } from './evaluate';
-import { writeFileAtomic } from './files';
+import { writePicture } from './plot/render';
+import { historySpec, scatterSpec } from './plot/specs';
 import { Random } from './random';
 import type { TrainCheckpointHeader } from './train';
 import { checkKnownKeys, nonNegativeInteger, optionsObject, oneOf, positiveInteger } from './validate';
@@ -39,21 +42,6 @@ export interface PlotResult {
   coordinates: Float32Array;
 }
 
-export const FONT = 'DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif';
-
-/** What every picture shares: exact pixel size, white background, title, fonts. */
-export function chartFrame(title: string | undefined, width: number, height: number): Record<string, unknown> {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    width,
-    height,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 16,
-    background: 'white',
-    ...(title ? { title: { text: title, fontSize: 18, font: FONT, anchor: 'start', offset: 12 } } : {}),
-  };
-}
-
 /** Up to `max` indices, the same share of every class, in a seeded order. */
 function stratifiedSample(labels: ArrayLike<number | bigint>, max: number, seed: number): number[] {
   const n = labels.length;
@@ -71,50 +59,6 @@ function stratifiedSample(labels: ArrayLike<number | bigint>, max: number, seed:
     picked.push(...members.slice(0, Math.max(1, Math.round((members.length * max) / n))));
   }
   return picked.slice(0, max).sort((a, b) => a - b);
-}
-
-/** The Vega-Lite specification of the scatter plot (exported for tests and reuse). */
-export function scatterSpec(points: { x: number; y: number; cls: string }[], options: { title?: string; width: number; height: number; classOrder: string[] }): object {
-  const size = Math.max(4, Math.min(40, 60000 / Math.max(points.length, 1)));
-  return {
-    ...chartFrame(options.title, options.width, options.height),
-    config: { font: FONT, view: { stroke: '#dddddd' }, legend: { labelFontSize: 13, titleFontSize: 14, symbolSize: 120 } },
-    data: { values: points },
-    mark: { type: 'circle', size, opacity: 0.7, stroke: null },
-    encoding: {
-      x: { field: 'x', type: 'quantitative', axis: null, scale: { zero: false, nice: false, padding: 12 } },
-      y: { field: 'y', type: 'quantitative', axis: null, scale: { zero: false, nice: false, padding: 12 } },
-      color: {
-        field: 'cls',
-        type: 'nominal',
-        title: 'class',
-        sort: options.classOrder,
-        scale: { scheme: options.classOrder.length <= 10 ? 'tableau10' : 'category20' },
-        legend: { orient: 'right', symbolOpacity: 1 },
-      },
-    },
-  };
-}
-
-/** Renders a Vega-Lite specification to SVG text. */
-export async function renderSvg(spec: object): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const vega = require('vega') as typeof import('vega');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const vegaLite = require('vega-lite') as typeof import('vega-lite');
-  const view = new vega.View(vega.parse(vegaLite.compile(spec as never).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
-
-/** Rasterises SVG text to PNG bytes at its own pixel size. */
-export function renderPng(svg: string): Buffer {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Resvg } = require('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
-  return Buffer.from(new Resvg(svg, { background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render().asPng());
 }
 
 /** Projects embeddings to 2-D and writes the picture (atomically). */
@@ -150,42 +94,8 @@ export async function plotEmbeddings(set: EmbeddingSet, options: PlotOptions): P
   const nameOf = (label: number | bigint): string => (names && Number(label) < names.length ? names[Number(label)] : String(label));
   const points = picked.map((row, i) => ({ x: xy[2 * i], y: xy[2 * i + 1], cls: nameOf(checked.labels[row]) }));
   const labelOrder = [...new Set(picked.map((row) => Number(checked.labels[row])))].sort((a, b) => a - b).map(nameOf);
-  const svg = await renderSvg(scatterSpec(points, { title: o.title as string | undefined, width, height, classOrder: labelOrder }));
-  await writeFileAtomic(o.out, format === '.svg' ? Buffer.from(svg, 'utf8') : renderPng(svg));
+  await writePicture(o.out, scatterSpec(points, { title: o.title as string | undefined, width, height, classOrder: labelOrder }));
   return { file: path.resolve(o.out), points: picked.length, coordinates: xy };
-}
-
-/** Vega-Lite: per-epoch train and valid loss, and the per-step train loss (moving average). */
-export function historySpec(history: { phase: number; epoch: number; trainLoss: number; validLoss: number; stepLosses?: number[] }[], title: string): object {
-  const epochs: { x: number; loss: number; series: string }[] = [];
-  const steps: { x: number; loss: number }[] = [];
-  history.forEach((h, i) => {
-    epochs.push({ x: i + 1, loss: h.trainLoss, series: 'train (epoch mean)' }, { x: i + 1, loss: h.validLoss, series: 'valid' });
-    const n = h.stepLosses?.length ?? 0;
-    h.stepLosses?.forEach((loss, s) => steps.push({ x: i + (s + 1) / n, loss }));
-  });
-  const x = { field: 'x', type: 'quantitative', title: 'epoch', scale: { domainMin: 0 } };
-  return {
-    ...chartFrame(title, 800, 500),
-    config: { font: FONT, axis: { labelFontSize: 12, titleFontSize: 14 }, legend: { labelFontSize: 13 } },
-    layer: [
-      {
-        data: { values: steps },
-        transform: [{ window: [{ op: 'mean', field: 'loss', as: 'smooth' }], frame: [-15, 0] }],
-        mark: { type: 'line', color: '#9ecae1', strokeWidth: 1.5 },
-        encoding: { x, y: { field: 'smooth', type: 'quantitative', title: 'loss', scale: { zero: false } } },
-      },
-      {
-        data: { values: epochs },
-        mark: { type: 'line', point: { size: 60 }, strokeWidth: 2.5 },
-        encoding: {
-          x,
-          y: { field: 'loss', type: 'quantitative' },
-          color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#1f77b4', '#ff7f0e'] }, legend: { orient: 'top-right', labelLimit: 400 } },
-        },
-      },
-    ],
-  };
 }
 
 /** Draws the training curves recorded in a training checkpoint (.png or .svg). */
@@ -196,7 +106,6 @@ export async function plotHistory(checkpoint: string, options: { out: string; ti
   if (typeof o.out !== 'string' || !/\.(png|svg)$/i.test(o.out)) throw typeError('options.out', 'a .png or .svg file path', o.out);
   const { header } = await readCheckpoint<TrainCheckpointHeader>(checkpoint);
   const title = (o.title as string | undefined) ?? `training curves: ${header.dataset.name}, ${header.config.model.backbone}, ${header.config.loss.kind} loss`;
-  const svg = await renderSvg(historySpec(header.history, title));
-  await writeFileAtomic(o.out, /\.svg$/i.test(o.out) ? Buffer.from(svg) : renderPng(svg));
+  await writePicture(o.out, historySpec(header.history, title));
   return path.resolve(o.out);
 }
