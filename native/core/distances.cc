@@ -17,6 +17,47 @@ constexpr float kNormalizeEpsilon = 1e-12f;
 constexpr int64_t kEntrySlice = int64_t{1} << 16;
 // On the CPU, a block whose entries exceed 1/kDenseShare of its rows x B is applied densely.
 constexpr int64_t kDenseShare = 16;
+// L2 / squared-L2: every entry of (|a|^2 + |b|^2) - 2 a.b is at most 4 max |x|^2, so the
+// largest squared norm must stay below FLT_MAX / 4 (2^126); above 2^-100 the squares that
+// underflow are below float32's resolution of the distances.
+constexpr float kLargestPlainSquare = 0x1p124f;
+constexpr float kSmallestPlainSquare = 0x1p-100f;
+// Angular: the backward pass multiplies by rsqrt(|x|^2)^3, which underflows float32 from
+// |x|^2 > 2^84; rows above 2^64 are normalised from x_i * 2^-e_i.
+constexpr float kLargestPlainRowSquare = 0x1p64f;
+
+// t * 2^exponent, rounded to float32 once (exact but where it overflows or underflows).
+torch::Tensor times_power_of_two(const torch::Tensor& t, int exponent) {
+  return t.to(torch::kFloat64).mul_(std::ldexp(1.0, exponent)).to(torch::kFloat32);
+}
+
+// The binary exponent e of m > 0: m * 2^-e lies in [0.5, 1).
+int binary_exponent(double m) {
+  int e = 0;
+  std::frexp(m, &e);
+  return e;
+}
+
+// Angular: rows whose squared norm exceeds kLargestPlainRowSquare (or overflows) scaled by
+// 2^-e_i, e_i the binary exponent of the row's largest |entry|; other rows by 1.
+void scale_large_rows(const torch::Tensor& x, const torch::Tensor& sq, DistanceOperands& operands) {
+  const torch::Tensor large = (sq > kLargestPlainRowSquare).to(torch::kCPU);
+  const torch::Tensor peak = x.abs().amax(1).to(torch::kCPU, torch::kFloat64);
+  torch::Tensor scales = torch::ones({x.size(0)}, torch::kFloat64);
+  const bool* l = large.data_ptr<bool>();
+  const double* m = peak.data_ptr<double>();
+  double* out = scales.data_ptr<double>();
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    if (l[i]) out[i] = std::ldexp(1.0, -binary_exponent(m[i]));
+  }
+  operands.row_scales = scales.to(x.device());
+  operands.scaled_rows = x.to(torch::kFloat64).mul_(operands.row_scales.unsqueeze(1)).to(torch::kFloat32);
+}
+
+// The exponent the distances' values carry relative to the points' units.
+int value_exponent(const DistanceOperands& operands) {
+  return operands.distance == Distance::kSquaredL2 ? 2 * operands.scale_exponent : operands.scale_exponent;
+}
 
 }  // namespace
 
@@ -44,11 +85,25 @@ DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Dist
   operands.distance = distance;
   torch::Tensor x = embeddings.contiguous();
   torch::Tensor sq = x.square().sum(1);
+  const float max_sq = sq.max().item<float>();
   if (distance == Distance::kAngular) {
+    if (!(max_sq <= kLargestPlainRowSquare)) {
+      scale_large_rows(x, sq, operands);
+      x = operands.scaled_rows;
+      sq = x.square().sum(1);
+    }
     // tf.math.l2_normalize: x * rsqrt(maximum(sum(x^2), epsilon)).
     operands.inv_norms = sq.clamp_min(kNormalizeEpsilon).rsqrt();
     operands.points = (x * operands.inv_norms.unsqueeze(1)).contiguous();
   } else {
+    if (!(max_sq <= kLargestPlainSquare) || max_sq < kSmallestPlainSquare) {
+      const double peak = x.abs().max().item<double>();
+      if (peak > 0.0) {
+        operands.scale_exponent = binary_exponent(peak);
+        x = times_power_of_two(x, -operands.scale_exponent).contiguous();
+        sq = x.square().sum(1);
+      }
+    }
     operands.points = x;
     operands.sq_norms = sq;
   }
@@ -77,7 +132,7 @@ torch::Tensor distance_block(const DistanceOperands& operands, int64_t begin, in
   // TF: sqrt(d2 + 1e-16·[d2 <= 0]) · [d2 > 0], i.e. sqrt where positive, else exactly 0.
   if (operands.distance == Distance::kL2) block.sqrt_();
   block.diagonal(/*offset=*/begin, 0, 1).zero_();
-  return block;
+  return operands.scale_exponent == 0 ? block : times_power_of_two(block, value_exponent(operands));
 }
 
 namespace {
@@ -227,24 +282,34 @@ void accumulate_on_cpu(const DistanceOperands& operands, const torch::Tensor& ro
 void accumulate_distance_grad(const DistanceOperands& operands, const torch::Tensor& row, const torch::Tensor& col,
                               const torch::Tensor& weight, const torch::Tensor& value, torch::Tensor& grad_points) {
   if (row.numel() == 0) return;
+  // The backward pass works in the points' units: distances scaled back (exactly) to them.
+  const torch::Tensor v =
+      operands.scale_exponent == 0 ? value : times_power_of_two(value, -value_exponent(operands));
   if (grad_points.device().is_cpu()) {
-    accumulate_on_cpu(operands, row, col, weight, value, grad_points);
+    accumulate_on_cpu(operands, row, col, weight, v, grad_points);
   } else {
-    accumulate_with_tensor_ops(operands, row, col, weight, value, grad_points);
+    accumulate_with_tensor_ops(operands, row, col, weight, v, grad_points);
   }
 }
 
 torch::Tensor points_grad_to_embeddings_grad(const DistanceOperands& operands,
                                              const torch::Tensor& embeddings,
                                              const torch::Tensor& grad_points) {
-  if (operands.distance != Distance::kAngular) return grad_points;
+  if (operands.distance != Distance::kAngular) {
+    // d(2^2e D')/dx = 2^e dD'/dx' for squared-L2; L2's 2^e cancels (x' = x 2^-e).
+    if (operands.distance == Distance::kL2 || operands.scale_exponent == 0) return grad_points;
+    return times_power_of_two(grad_points, operands.scale_exponent);
+  }
   // x̂ = x·s, s = rsqrt(max(q, eps)), q = |x|^2:  dx = s·g - s^3 (g·x) x where q >= eps.
+  // A row normalised from x' = x 2^-e: dx = 2^-e (s'·g - s'^3 (g·x') x').
   const torch::Tensor& s = operands.inv_norms;
-  torch::Tensor x = embeddings.contiguous();
+  torch::Tensor x = operands.scaled_rows.defined() ? operands.scaled_rows : embeddings.contiguous();
   torch::Tensor q = x.square().sum(1);
   torch::Tensor gx = (grad_points * x).sum(1);
   torch::Tensor radial = torch::where(q >= kNormalizeEpsilon, s * s * s * gx, torch::zeros_like(gx));
-  return grad_points * s.unsqueeze(1) - x * radial.unsqueeze(1);
+  torch::Tensor grad = grad_points * s.unsqueeze(1) - x * radial.unsqueeze(1);
+  if (!operands.row_scales.defined()) return grad;
+  return grad.to(torch::kFloat64).mul_(operands.row_scales.unsqueeze(1)).to(torch::kFloat32);
 }
 
 }  // namespace semihard::core

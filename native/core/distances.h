@@ -20,11 +20,20 @@ const char* distance_name(Distance distance);
 
 // What every block needs, computed once per batch: the points the Gram matrix is taken of
 // (the rows themselves, or the l2-normalised rows for "angular") and their squared norms.
+//
+// Where the squares of the caller's values would overflow float32 (or, for L2 and squared-L2,
+// underflow it), the points are taken of the embeddings times a power of two: every step of
+// TF's arithmetic commutes exactly with it, so the distances come out as float32 would give
+// them with an unbounded exponent, in the caller's units (or Infinity where they truly
+// exceed float32). Ordinary inputs are not scaled and give TF's bits.
 struct DistanceOperands {
   Distance distance;
   torch::Tensor points;     // B x D, contiguous, float32
   torch::Tensor sq_norms;   // B, squared row norms of `points` (unused for angular)
-  torch::Tensor inv_norms;  // B, TF's rsqrt(max(|x|^2, 1e-12)) (angular only)
+  torch::Tensor inv_norms;  // B, TF's rsqrt(max(|x|^2, 1e-12)) of the rows normalised (angular only)
+  int scale_exponent = 0;   // L2 / squared-L2: points = embeddings * 2^-scale_exponent
+  torch::Tensor scaled_rows;  // angular, when some rows are scaled: x_i * 2^-e_i (else undefined)
+  torch::Tensor row_scales;   // angular, with scaled_rows: 2^-e_i as float64 (1 for most rows)
 };
 
 DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Distance distance);

@@ -101,7 +101,9 @@ DenseExtremum dense_masked_extremum(const torch::Tensor& block, const torch::Ten
   torch::Tensor shift_ties = (block == shift).to(block.scalar_type());
   torch::Tensor weight =
       masked_ties.to(block.scalar_type()) / selected + shift_ties * (to_shift / shift_ties.sum(1, true));
-  torch::Tensor value = torch::where(any, (extreme - shift) + shift, shift);
+  // TF's (extreme - shift) + shift; the extreme itself where that overflows (row_gradient.h).
+  torch::Tensor shifted = (extreme - shift) + shift;
+  torch::Tensor value = torch::where(any, torch::where(shifted.isfinite(), shifted, extreme), shift);
   return {value.squeeze(1), weight};
 }
 

@@ -3,6 +3,7 @@
 // gradient of its masked extrema (`_masked_minimum` / `_masked_maximum` in triplet.py).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -75,8 +76,13 @@ struct MaskedExtremum {
   int64_t first_index;   // one of them
   float shift;           // the row maximum (minimum) TF shifts by
 
-  // The value TF's arithmetic produces: (extreme - shift) + shift, or shift when none.
-  float value() const { return any_masked ? (extreme - shift) + shift : shift; }
+  // The value TF's arithmetic produces: (extreme - shift) + shift, or shift when none; the
+  // extreme itself where extreme - shift overflows float32 (TF: Infinity or NaN).
+  float value() const {
+    if (!any_masked) return shift;
+    const float v = (extreme - shift) + shift;
+    return std::isfinite(v) ? v : extreme;
+  }
 };
 
 // Adds `w` times d(extremum)/d(row) to `g`: TF's reduce_min/max split their gradient

@@ -3,6 +3,8 @@
 #include <torch/autograd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,21 @@ void check_batch(int64_t batch, const std::string& argument) {
     throw ArgumentError(argument, "Expected at least 2 rows in " + argument +
                                       " (a triplet needs a pair) but received " + std::to_string(batch));
   }
+}
+
+// The one guarantee on every result: finite inputs never give a non-finite loss or gradient.
+// What overflows float32 on the way (distances beyond its range, or margin + d(a,p) - d(a,n))
+// is refused as a bad value of the input, `argument`, whose `distances` it names.
+// `grad_written`: the gradient's entries that can be non-zero (all of it, or those the miners
+// wrote into a B x B gradient that is otherwise exact zeros).
+void refuse_overflow(float loss, const torch::Tensor& grad_written, const torch::Tensor& input,
+                     const std::string& argument, const std::string& distances, float margin) {
+  if (std::isfinite(loss) && torch::isfinite(grad_written).all().item<bool>()) return;
+  std::ostringstream message;
+  message << "Expected " << argument << " whose " << distances
+          << " and triplet loss fit in float32, but the distances overflow float32 (largest |entry| "
+          << input.abs().max().item<float>() << ", margin " << margin << "): the loss or its gradient is not finite";
+  throw ArgumentError(argument, message.str());
 }
 
 // The mining step for one block. Semi-hard mining runs on the CPU (a GPU block is copied
@@ -166,6 +183,7 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   }
   result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
   result.grad = points_grad_to_embeddings_grad(operands, x, grad_points);
+  refuse_overflow(result.loss, result.grad, x, "embeddings", std::string(distance_name(options.distance)) + " distances", options.margin);
   return result;
 }
 
@@ -192,16 +210,23 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
   const float scale = 1.0f / static_cast<float>(terms);
   double loss_sum = 0.0;
   const int64_t step = block_rows(batch);
+  std::vector<torch::Tensor> written_rows, written_cols;
   for (int64_t begin = 0; begin < batch; begin += step) {
     const int64_t rows = std::min(batch - begin, step);
     MinedBlock mined = mine_block(d.narrow(0, begin, rows), begin, groups, labels_device, options);
     loss_sum += mined.loss_sum;
     if (mined.row.numel() == 0) continue;
     const auto dev = d.device();
-    result.grad.index_put_({mined.row.to(dev), mined.col.to(dev)}, (mined.weight * scale).to(dev),
+    written_rows.push_back(mined.row.to(dev));
+    written_cols.push_back(mined.col.to(dev));
+    result.grad.index_put_({written_rows.back(), written_cols.back()}, (mined.weight * scale).to(dev),
                            /*accumulate=*/true);
   }
   result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
+  const torch::Tensor written = written_rows.empty()
+                                    ? torch::zeros({0}, d.options())
+                                    : result.grad.index({torch::cat(written_rows), torch::cat(written_cols)});
+  refuse_overflow(result.loss, written, d, "distances", "margin + d(a, p) - d(a, n)", options.margin);
   return result;
 }
 
