@@ -235,3 +235,51 @@ export function randomBatch(
   const labels = Array.from({ length: batch }, () => Math.floor(next() * classes));
   return { embeddings, labels };
 }
+
+/**
+ * The losses of TF-Addons' callable `distance_metric`: `distances` is the caller's B × B
+ * matrix (row-major, any finite values, used as given, the diagonal included) and `grad` is
+ * d(loss)/d(distances). The same definitions as referenceLoss, in float64, on the matrix.
+ */
+export function referenceLossFromDistances(
+  kind: 'semihard' | 'hard',
+  distances: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  options: { margin: number; soft?: boolean },
+): { loss: number; grad: Float64Array } {
+  const n = labels.length;
+  const row = (a: number): number[] => Array.from({ length: n }, (_, j) => distances[a * n + j]);
+  const grad = new Float64Array(n * n);
+  const all = Array.from({ length: n }, (_, j) => j);
+  let sum = 0;
+  let terms = 0;
+  for (let a = 0; a < n; a++) {
+    const d = row(a);
+    const positives = all.filter((j) => j !== a && labels[j] === labels[a]);
+    const negatives = all.filter((j) => labels[j] !== labels[a]);
+    if (kind === 'semihard') {
+      for (const p of positives) {
+        terms++;
+        const farther = negatives.filter((j) => d[j] > d[p]);
+        const chosen = farther.length > 0 ? argExtreme(d, farther, 'min') : negatives.length > 0 ? argExtreme(d, negatives, 'max') : argExtreme(d, all, 'min');
+        const term = options.margin + d[p] - d[chosen];
+        if (term < 0) continue;
+        sum += term;
+        grad[a * n + p] += 1;
+        grad[a * n + chosen] -= 1;
+      }
+      continue;
+    }
+    terms++;
+    const hp = positives.length > 0 ? argExtreme(d, positives, 'max') : argExtreme(d, all, 'min');
+    const hn = negatives.length > 0 ? argExtreme(d, negatives, 'min') : argExtreme(d, all, 'max');
+    const gap = d[hp] - d[hn];
+    const slope = options.soft ? sigmoid(gap) : gap + options.margin >= 0 ? 1 : 0;
+    sum += options.soft ? softplus(gap) : Math.max(gap + options.margin, 0);
+    grad[a * n + hp] += slope;
+    grad[a * n + hn] -= slope;
+  }
+  if (terms === 0) return { loss: 0, grad };
+  for (let k = 0; k < grad.length; k++) grad[k] /= terms;
+  return { loss: sum / terms, grad };
+}
