@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../lib';
 import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
+import { sumError } from './helpers/tolerance';
 
 jest.setTimeout(300_000);
 
@@ -91,6 +92,25 @@ async function gradientsBothWays(trainer: Record<string, unknown>, freeze: strin
   return { single, rank0, rank1 };
 }
 
+// Two forwards of the same weights on the same batch differ only in rounding: the order of
+// BatchNorm's sums (one process sums a channel's 32·28·28 = 25,088 values; two ranks add two
+// partial sums) and the blocking of per-sample kernels for batches of 16 and 32. Each of the
+// five BatchNorm layers normalises with statistics off by at most sumError(25,088, 1) ≈ 5.7e-5
+// relative (test/helpers/tolerance.ts); the convolutions' own roundings are below that; the
+// loss, a mean of differences of two distances between unit vectors, moves by at most twice
+// the embeddings' relative error: 2 · 5 · 5.7e-5 ≈ 5.7e-4. A fault in what the ranks compute
+// (another batch, augmentation, weights or statistics) moves it by the spread between
+// batches, 0.05–0.2 here.
+const FORWARD_TOLERANCE = 2 * 5 * sumError(32 * 28 * 28, 1);
+// With a per-sample forward (BatchNorm on running statistics) only the kernels' blocking
+// differs: five layers of dot products of at most 9·64 = 576 terms.
+const PER_SAMPLE_TOLERANCE = 2 * 5 * sumError(9 * 64, 1);
+// A weight's gradient sums 64 samples × 28·28 positions of products, in another order on two
+// ranks (two halves, then one addition in the all-reduce); each order is within
+// sumError(50,176, Σ|products|) of the exact sum. The products of one weight over a smooth
+// image mostly share a sign, so Σ|products| is taken as twice the largest entry.
+const gradientTolerance = (scale: number) => sumError(64 * 28 * 28, 2 * scale);
+
 describe('multi-process training: one step on a fixed batch split over 2 ranks', () => {
   it.each([
     ['semi-hard loss, everything learning, augmented', { lossKind: 'semihard', augment: true }, 'none'],
@@ -98,11 +118,11 @@ describe('multi-process training: one step on a fixed batch split over 2 ranks',
     ['semi-hard loss, angular distance', { distance: 'angular', augment: true }, 'none'],
   ])('%s: the loss and every parameter gradient equal the one-process ones (per-sample forward)', async (_name, extra, freeze) => {
     const { single, rank0, rank1 } = await gradientsBothWays(trainerOptions(extra), freeze);
-    expect(Math.abs(rank0.loss - single.loss)).toBeLessThanOrEqual(1e-6 * Math.abs(single.loss) + 1e-7);
+    expect(Math.abs(rank0.loss - single.loss)).toBeLessThanOrEqual(PER_SAMPLE_TOLERANCE);
     expect(rank1.loss).toBe(rank0.loss);
     const { diff, scale } = compare(single, rank0);
     expect(scale).toBeGreaterThan(1e-4); // a real gradient, not zeros
-    expect(diff).toBeLessThanOrEqual(1e-5);
+    expect(diff).toBeLessThanOrEqual(gradientTolerance(scale));
     // Every rank holds the same summed gradient, bit for bit.
     expect(compare(rank0, rank1).diff).toBe(0);
   });
@@ -112,15 +132,16 @@ describe('multi-process training: one step on a fixed batch split over 2 ranks',
     const local = await gradientsBothWays(trainerOptions({ batchNorm: 'local' }), 'none', 'mnist');
     // Alone, 'sync' and 'local' are the same BatchNorm.
     expect(compare(sync.single, local.single).diff).toBe(0);
-    expect(Math.abs(sync.rank0.loss - sync.single.loss)).toBeLessThanOrEqual(1e-6 * sync.single.loss);
+    expect(Math.abs(sync.rank0.loss - sync.single.loss)).toBeLessThanOrEqual(FORWARD_TOLERANCE);
     const s = compare(sync.single, sync.rank0);
     const l = compare(local.single, local.rank0);
-    // Equal up to float summation order (which a near-constant channel can amplify: on the
-    // synthetic blobs it does; see README), and far closer than per-rank statistics, which
-    // change the function itself.
-    expect(s.diff).toBeLessThanOrEqual(1e-3 * s.scale);
+    // Equal up to float summation order of the statistics (which a near-constant channel can
+    // amplify: on the synthetic blobs it does; see README): the forward's relative bound, once
+    // more for the backward through the same statistics. Per-rank statistics change the
+    // function itself: far more than that, and a loss off by more than rounding.
+    expect(s.diff).toBeLessThanOrEqual(2 * FORWARD_TOLERANCE * s.scale);
     expect(l.diff).toBeGreaterThan(100 * s.diff);
-    expect(Math.abs(local.rank0.loss - local.single.loss)).toBeGreaterThan(1e-4);
+    expect(Math.abs(local.rank0.loss - local.single.loss)).toBeGreaterThan(PER_SAMPLE_TOLERANCE);
   });
 });
 
@@ -155,6 +176,7 @@ async function trainRanks(name: string, worldSize: number, extra: Record<string,
   return results.map((r) => stepLosses(r.stdout));
 }
 
+
 describe('multi-process train()', () => {
   let twoRanks: Map<string, number>[];
   let oneProcess: Map<string, number>[];
@@ -164,7 +186,7 @@ describe('multi-process train()', () => {
     oneProcess = await trainRanks('one', 1);
   });
 
-  it('trains: both ranks see the same losses, which fall, and track the one-process run', () => {
+  it('trains: both ranks see the same losses, which fall, and start where one process starts', () => {
     const [r0, r1] = twoRanks;
     expect(r0.size).toBe(oneProcess[0].size);
     expect(r0.size).toBeGreaterThanOrEqual(54); // 3 epochs covering 600 images in batches of 32
@@ -172,32 +194,44 @@ describe('multi-process train()', () => {
     const losses = [...r0.values()];
     const mean = (v: number[]) => v.reduce((a, b) => a + b) / v.length;
     expect(mean(losses.slice(-10))).toBeLessThan(mean(losses.slice(0, 10)));
-    // Same global batches, augmentation and initial weights: the run is the one-process run up
-    // to float summation order.
-    const single = oneProcess[0];
-    expect(single.size).toBe(r0.size);
-    // The first steps agree to float precision; then float differences grow as they do between
-    // any two runs on different hardware (mining decisions flip), so later the mean is compared.
-    const phase1 = [...r0.keys()].filter((k) => k.startsWith('0.'));
-    expect(phase1.length).toBeGreaterThan(10);
-    for (const key of phase1.slice(0, 10)) expect(Math.abs(r0.get(key)! - single.get(key)!)).toBeLessThan(1e-5);
-    for (const key of phase1) expect(Math.abs(r0.get(key)! - single.get(key)!)).toBeLessThan(5e-3);
-    const later = [...r0.keys()].filter((k) => !k.startsWith('0.'));
-    expect(Math.abs(mean(later.map((k) => r0.get(k)!)) - mean(later.map((k) => single.get(k)!)))).toBeLessThan(0.02);
+    // Same initial weights, global batch and augmentation: the first step's loss is one
+    // process's up to rounding. Later steps drift apart as any two float orders do (AdamW
+    // turns rounding-sized differences in near-zero gradients into steps of the learning
+    // rate), so they are compared through the checkpoints below, one step at a time.
+    const first = [...r0.keys()][0];
+    expect(Math.abs(r0.get(first)! - oneProcess[0].get(first)!)).toBeLessThanOrEqual(FORWARD_TOLERANCE);
     // Only rank 0 writes the checkpoint.
     expect(fs.existsSync(path.join(tmp, 'two', 'last.ckpt'))).toBe(true);
   });
 
-  it('resumes exactly from checkpoints rank 0 wrote: every later step has the uninterrupted loss', async () => {
+  it('resumes exactly from checkpoints rank 0 wrote; one process resumed from them takes the next step as the ranks did', async () => {
     const losses = new Map<string, number>();
+    const crossChecks: [string, string][] = [];
     // Stops mid-epoch in the frozen phase, then mid-epoch in the unfrozen phase.
     for (const [i, maxSteps] of [9, 31, undefined].entries()) {
       const extra = { resume: i > 0, ...(maxSteps ? { maxSteps } : {}) };
       const [r0] = await trainRanks('resumed', 2, extra);
       for (const [k, v] of r0) losses.set(k, v);
+      if (maxSteps) {
+        // A copy of this checkpoint for one process to resume from.
+        const copy = `cross-${maxSteps}`;
+        fs.mkdirSync(path.join(tmp, copy), { recursive: true });
+        fs.copyFileSync(path.join(tmp, 'resumed', 'last.ckpt'), path.join(tmp, copy, 'last.ckpt'));
+        crossChecks.push([copy, String(maxSteps + 1)]);
+      }
     }
     expect(losses.size).toBe(twoRanks[0].size);
     for (const [key, loss] of twoRanks[0]) expect([key, losses.get(key)]).toEqual([key, loss]);
+
+    // The weights, optimiser state, schedule position, sampler and augmentation generator the
+    // ranks saved, continued by one process: its next step sees what the ranks' next step saw.
+    for (const [copy, maxSteps] of crossChecks) {
+      const [single] = await trainRanks(copy, 1, { resume: true, maxSteps: Number(maxSteps) });
+      expect(single.size).toBe(1);
+      const [key, loss] = [...single.entries()][0];
+      expect(twoRanks[0].has(key)).toBe(true);
+      expect(Math.abs(loss - twoRanks[0].get(key)!)).toBeLessThanOrEqual(FORWARD_TOLERANCE);
+    }
   });
 });
 
