@@ -138,3 +138,10 @@ export function lossTerms(labels: ArrayLike<number>, kind: 'semihard' | 'hard'):
   for (const k of counts.values()) pairs += k * (k - 1);
   return pairs;
 }
+
+/**
+ * How far from 1 the norm of an L2-normalised float32 row of up to 128 entries can be: its
+ * squared norm is a sum of at most 128 terms adding up to |x|² (sumError(128, 1) relative),
+ * then one root, one reciprocal and one product per entry.
+ */
+export const UNIT_NORM_TOLERANCE = sumError(128, 1) + 3 * U32;
