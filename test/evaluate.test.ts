@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { evaluate, plotEmbeddings } from '../lib';
 import { randomBatch, rng, gaussian } from './reference/triplet-reference';
+import { sumError } from './helpers/tolerance';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-eval-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -19,6 +20,7 @@ function reference(train: { x: Float32Array; y: number[] }, valid: { x: Float32A
   const nT = train.y.length;
   const nV = valid.y.length;
   let knnRight = 0;
+  const perClass = new Map<number, { right: number; count: number }>();
   for (let q = 0; q < nV; q++) {
     const order = Array.from({ length: nT }, (_, j) => j).sort((a, b) => d2(valid.x, q, train.x, a, dim) - d2(valid.x, q, train.x, b, dim));
     const votes = new Map<number, { n: number; rank: number }>();
@@ -29,6 +31,10 @@ function reference(train: { x: Float32Array; y: number[] }, valid: { x: Float32A
     });
     const best = [...votes.entries()].sort((a, b) => b[1].n - a[1].n || a[1].rank - b[1].rank)[0][0];
     knnRight += best === valid.y[q] ? 1 : 0;
+    const c = perClass.get(valid.y[q]) ?? { right: 0, count: 0 };
+    c.count++;
+    c.right += best === valid.y[q] ? 1 : 0;
+    perClass.set(valid.y[q], c);
   }
   let p1 = 0, rp = 0, map = 0, queries = 0;
   for (let q = 0; q < nV; q++) {
@@ -47,7 +53,8 @@ function reference(train: { x: Float32Array; y: number[] }, valid: { x: Float32A
     map += ap / R;
     queries++;
   }
-  return { knnAccuracy: knnRight / nV, precisionAt1: p1 / queries, rPrecision: rp / queries, mapAtR: map / queries, retrievalQueries: queries };
+  const classes = [...perClass.entries()].sort((a, b) => a[0] - b[0]).map(([label, c]) => ({ label, knnAccuracy: c.right / c.count, count: c.count }));
+  return { knnAccuracy: knnRight / nV, precisionAt1: p1 / queries, rPrecision: rp / queries, mapAtR: map / queries, retrievalQueries: queries, perClass: classes };
 }
 
 describe('evaluate()', () => {
@@ -60,13 +67,18 @@ describe('evaluate()', () => {
     const v = randomBatch(seed + 100, 70, dim, classes, false);
     const m = await evaluate({ train: { embeddings: t.embeddings, labels: t.labels, dim }, valid: { embeddings: v.embeddings, labels: v.labels, dim } }, { k, device: 'cpu' });
     const ref = reference({ x: t.embeddings, y: t.labels }, { x: v.embeddings, y: v.labels }, dim, k);
+    // Both sides divide counts: one float64 division each, or a mean of ≤ 70 such ratios (a
+    // few ulps of 1, far below 12 digits); a different ranking moves them by ≥ 1/70.
     expect(m.knnAccuracy).toBeCloseTo(ref.knnAccuracy, 12);
     expect(m.precisionAt1).toBeCloseTo(ref.precisionAt1, 12);
     expect(m.rPrecision).toBeCloseTo(ref.rPrecision, 12);
     expect(m.mapAtR).toBeCloseTo(ref.mapAtR, 12);
     expect(m.retrievalQueries).toBe(ref.retrievalQueries);
-    const perClassTotal = m.perClass.reduce((s, c) => s + c.knnAccuracy * c.count, 0);
-    expect(perClassTotal / 70).toBeCloseTo(m.knnAccuracy, 12);
+    expect(m.perClass.map((c) => c.label)).toEqual(ref.perClass.map((c) => c.label));
+    m.perClass.forEach((c, i) => {
+      expect(c.count).toBe(ref.perClass[i].count);
+      expect(c.knnAccuracy).toBeCloseTo(ref.perClass[i].knnAccuracy, 12);
+    });
   });
 
   it('hand-made ranking: P@1 = 4/6, R-precision = MAP@R = 2/6', async () => {
@@ -126,6 +138,86 @@ describe('evaluate()', () => {
     ['NaN', { train: { ...set, embeddings: Float32Array.from([0, NaN, 0, 0, 1, 1, 2, 2]) }, valid: set }, 'RangeError', 'train'],
   ])('bad input: %s', async (_name, sets, name, argument) => {
     await expect(evaluate(sets as never, { device: 'cpu' })).rejects.toMatchObject({ name, argument });
+  });
+});
+
+/** Ten tight, well-separated Gaussian blobs in 16-D: centres 20 apart on the axes, σ = 1. */
+function blobs(perClass: number, seed: number) {
+  const next = rng(seed);
+  const dim = 16;
+  const labels = Array.from({ length: 10 * perClass }, (_, i) => i % 10);
+  const embeddings = new Float32Array(labels.length * dim);
+  labels.forEach((c, i) => {
+    for (let k = 0; k < dim; k++) embeddings[i * dim + k] = gaussian(next) + (k === c ? 20 : 0);
+  });
+  return { embeddings, labels, dim };
+}
+
+/** Share of points whose nearest other point in the 2-D map has their class. */
+function mapNeighbourAccuracy(xy: Float32Array, labels: number[]): number {
+  let right = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = -1;
+    let bestD = Infinity;
+    for (let j = 0; j < labels.length; j++) {
+      if (j === i) continue;
+      const d = (xy[2 * i] - xy[2 * j]) ** 2 + (xy[2 * i + 1] - xy[2 * j + 1]) ** 2;
+      if (d < bestD) [best, bestD] = [j, d];
+    }
+    right += labels[best] === labels[i] ? 1 : 0;
+  }
+  return right / labels.length;
+}
+
+describe('projections', () => {
+  it("t-SNE keeps separated clusters apart: each point's nearest neighbour in the map is of its class", async () => {
+    const set = blobs(20, 4);
+    const r = await plotEmbeddings(set, { out: path.join(tmp, 'blobs.svg'), iterations: 500 });
+    expect(r.coordinates).toHaveLength(2 * 200);
+    // In 16-D every nearest neighbour is of the same class (blobs 20σ apart); a map that keeps
+    // neighbourhoods, as t-SNE's objective asks, keeps (nearly) all of them.
+    expect(mapNeighbourAccuracy(r.coordinates, set.labels)).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('PCA spans the two directions of largest variance (power iteration in float64)', async () => {
+    // An anisotropic cloud: variances 25, 9, 1, 1, 1, 1 along rotated axes.
+    const next = rng(12);
+    const dim = 6;
+    const n = 400;
+    const scales = [5, 3, 1, 1, 1, 1];
+    const raw = Array.from({ length: n }, () => scales.map((s) => s * gaussian(next)));
+    const mix = (v: number[]) => [v[0] + v[1], v[0] - v[1], v[2], v[3] + v[4], v[3] - v[4], v[5]].map((x) => x / Math.SQRT2);
+    const rows = raw.map(mix);
+    const set = { embeddings: Float32Array.from(rows.flat()), labels: rows.map((_, i) => i % 3), dim };
+    const r = await plotEmbeddings(set, { out: path.join(tmp, 'pca-check.svg'), method: 'pca' });
+    // Reference: the covariance's two leading eigenvalues, by power iteration with deflation.
+    const mean = Array.from({ length: dim }, (_, k) => rows.reduce((s, v) => s + v[k], 0) / n);
+    const cov = Array.from({ length: dim }, (_, a) => Array.from({ length: dim }, (_, b) => rows.reduce((s, v) => s + (v[a] - mean[a]) * (v[b] - mean[b]), 0) / n));
+    const eigen: number[] = [];
+    for (let e = 0; e < 2; e++) {
+      let v = Array.from({ length: dim }, (_, k) => 1 + k);
+      let lambda = 0;
+      for (let it = 0; it < 500; it++) {
+        const w = cov.map((row) => row.reduce((s, c, k) => s + c * v[k], 0));
+        lambda = Math.hypot(...w);
+        v = w.map((x) => x / lambda);
+      }
+      eigen.push(lambda);
+      for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) cov[a][b] -= lambda * v[a] * v[b];
+    }
+    // The map's coordinates are the projections onto those directions (up to sign and a
+    // common scale): their variances stand in the eigenvalues' ratio, and they are uncorrelated.
+    const xs = Array.from({ length: n }, (_, i) => r.coordinates[2 * i]);
+    const ys = Array.from({ length: n }, (_, i) => r.coordinates[2 * i + 1]);
+    const mx = xs.reduce((a, b) => a + b) / n;
+    const my = ys.reduce((a, b) => a + b) / n;
+    const vx = xs.reduce((s, x) => s + (x - mx) ** 2, 0) / n;
+    const vy = ys.reduce((s, y) => s + (y - my) ** 2, 0) / n;
+    const cxy = xs.reduce((s, x, i) => s + (x - mx) * (ys[i] - my), 0) / n;
+    // float32 coordinates: each variance is a sum of n squares within sumError(n, ·) relative.
+    const tol = 4 * sumError(n, 1);
+    expect(Math.abs(vx / vy - eigen[0] / eigen[1]) / (eigen[0] / eigen[1])).toBeLessThanOrEqual(tol + 1e-6);
+    expect(Math.abs(cxy) / Math.sqrt(vx * vy)).toBeLessThanOrEqual(tol + 1e-6);
   });
 });
 
