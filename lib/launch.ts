@@ -3,6 +3,7 @@
 // is shown as is; the others' stderr lines are prefixed with their rank. When one rank fails,
 // the others are stopped; Ctrl-C (SIGINT) and SIGTERM are passed on to every rank once.
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as readline from 'node:readline';
 import { rangeError } from './errors';
@@ -21,17 +22,39 @@ export interface LaunchOptions {
   stderr?: NodeJS.WritableStream;
 }
 
-/** A TCP port that was free a moment ago (the rendezvous binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports outside the kernel's ephemeral range: between the check below and c10d's bind, no
+// outgoing connection (the ranks open many) can be handed one of them.
+const LISTEN_PORTS = { low: 20000, high: 32767 };
+
+function ephemeralLow(): number {
+  try {
+    const [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return Number.isInteger(low) && low > LISTEN_PORTS.low + 1000 ? low : LISTEN_PORTS.high + 1;
+  } catch {
+    return LISTEN_PORTS.high + 1; // not Linux: the usual IANA range starts at 49152
+  }
+}
+
+function tryListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port for the rendezvous that is free now and below the ephemeral range, so that only
+ * another listener, not a client socket, could take it before rank 0 binds it.
+ */
+export async function freePort(): Promise<number> {
+  const high = Math.min(LISTEN_PORTS.high, ephemeralLow() - 1);
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const port = LISTEN_PORTS.low + Math.floor(Math.random() * (high - LISTEN_PORTS.low + 1));
+    if (await tryListen(port)) return port;
+  }
+  throw new Error(`no free TCP port between ${LISTEN_PORTS.low} and ${high} after 64 tries`);
 }
 
 /** Runs the ranks; resolves with the exit code: 0 when all succeeded, else the first failure's. */

@@ -256,19 +256,30 @@ describe('a failing rank', () => {
     return runs;
   }
 
-  it('killed: the other rank exits non-zero with a distributed error within 60 s', async () => {
-    const [r0, r1] = await startPair(60_000);
-    const killedAt = performance.now();
-    r1.child.kill('SIGKILL');
-    const result = await r0.done;
-    const seconds = (performance.now() - killedAt) / 1000;
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/ERR_SEMIHARD_DISTRIBUTED/);
-    expect(seconds).toBeLessThan(60);
+  // A killed rank closes its sockets: the other rank's next collective fails at once. The
+  // collective timeout is set far above the limit asserted, so passing shows the failure was
+  // seen through the closed connection, not by waiting out the timeout.
+  it('killed: the other rank exits non-zero with a distributed error, long before the collective timeout', async () => {
+    const [r0, r1] = await startPair(240_000);
+    try {
+      const killedAt = performance.now();
+      r1.child.kill('SIGKILL');
+      const result = await r0.done;
+      const seconds = (performance.now() - killedAt) / 1000;
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/ERR_SEMIHARD_DISTRIBUTED/);
+      expect(seconds).toBeLessThan(120);
+    } finally {
+      r0.child.kill('SIGKILL');
+    }
   });
 
+  // A stopped rank keeps its sockets open: only the collective timeout ends the wait. 10 s
+  // leaves the ranks' first collectives (weights broadcast, first steps) room on a loaded
+  // 2-core machine; jest's own limit (300 s) is far above timeout + start.
   it('hung: the other rank fails once the collective timeout passes (bounded, not silent)', async () => {
-    const [r0, r1] = await startPair(3_000);
+    const timeoutMs = 10_000;
+    const [r0, r1] = await startPair(timeoutMs);
     r1.child.kill('SIGSTOP');
     const stoppedAt = performance.now();
     try {
@@ -276,9 +287,10 @@ describe('a failing rank', () => {
       const seconds = (performance.now() - stoppedAt) / 1000;
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(/ERR_SEMIHARD_DISTRIBUTED/);
-      expect(seconds).toBeLessThan(60);
+      expect(seconds).toBeLessThan(timeoutMs / 1000 + 120);
     } finally {
       r1.child.kill('SIGKILL');
+      r0.child.kill('SIGKILL');
     }
   });
 });

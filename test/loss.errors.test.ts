@@ -7,6 +7,7 @@ import {
   tripletSemiHardLossFromDistances,
   tripletHardLossFromDistances,
   setNumThreads,
+  info,
 } from '../lib';
 
 const emb = new Float32Array([0, 1, 1, 0, 0.6, 0.8]);
@@ -81,6 +82,18 @@ describe('FromDistances argument errors', () => {
 });
 
 describe('setNumThreads', () => {
+  it("sets LibTorch's intra-op thread count, as info() reports it", () => {
+    const before = info().threads;
+    try {
+      for (const n of [1, 3, 2]) {
+        setNumThreads(n);
+        expect(info().threads).toBe(n);
+      }
+    } finally {
+      setNumThreads(before);
+    }
+  });
+
   it('rejects non-positive counts', () => {
     expectArgumentError(() => setNumThreads(0), RangeError, 'threads', /positive integer for threads/);
     expectArgumentError(() => setNumThreads('2' as unknown as number), TypeError, 'threads', /positive integer/);
