@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `semihard` command line: builds the commander program from the commands in cli/ and
-// turns failures into exit codes. The commands use only the public API (./index), which owns
-// every setting's validation; the command line only parses strings into numbers.
+// turns failures into exit codes. The commands drive the library only through the public API
+// (./index), which owns every setting's validation, and write their own outputs with ./files'
+// atomic write; the command line only parses strings into numbers.
 //
 // Exit codes: 0 done; 1 a failure (missing data, a corrupt checkpoint, ...); 2 a bad value
 // (the API's TypeError/RangeError, naming the setting) or a malformed command line;

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../files';
 import { DEFAULT_KNN_K, evaluate, loadDataset, loadModel, plotEmbeddings, type Device } from '../index';
 import { formatMetrics } from './format';
 import { dataSource, number } from './parse';
@@ -42,7 +43,7 @@ async function runEval(flags: EvalFlags): Promise<number> {
   const out = path.resolve(flags.out ?? path.join(path.dirname(path.resolve(flags.checkpoint)), 'metrics.json'));
   const report = { checkpoint: path.resolve(flags.checkpoint), data: dataset.name, k, ...metrics, classNames: dataset.classNames, seconds };
   await fs.promises.mkdir(path.dirname(out), { recursive: true });
-  await fs.promises.writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(out, Buffer.from(`${JSON.stringify(report, null, 2)}\n`));
   let plot: { file: string; points: number } | undefined;
   if (flags.plot !== undefined) {
     const method = flags.method === undefined ? undefined : (METHOD_NAMES[flags.method] ?? flags.method);
