@@ -104,7 +104,7 @@ export interface NativeLrFindResult {
   lrs: Float64Array;
   losses: Float64Array;
   smoothed: Float64Array;
-  /** Steepest descent of the smoothed loss against log(lr); 0 when fewer than 3 steps ran. */
+  /** The middle of the smoothed loss's valley (native/core/lr_finder.h, valley_lr); 0 when fewer than 3 steps ran or it never fell. */
   suggestion: number;
   /** Stopped because the smoothed loss exceeded 4× its minimum. */
   diverged: boolean;
@@ -189,6 +189,8 @@ export interface NativeBinding {
   augmentImages(images: Uint8Array | Float32Array, count: number, height: number, width: number, affine: NativeAffine, seed: number): Promise<Float32Array>;
   info(): NativeInfo;
   setNumThreads(threads: number): void;
+  /** Tests only: lrFind's suggestion for a given smoothed curve (both arrays of one length). */
+  lrSuggestion(lrs: Float64Array, smoothed: Float64Array): number;
   /** Benchmarks only: median ms of one B×D · D×B product on `device`, timed natively. */
   benchmarkGram(batch: number, dim: number, repeats: number, device: NativeDevice): number;
 }

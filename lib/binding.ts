@@ -106,6 +106,7 @@ export const binding: Omit<NativeBinding, 'Trainer'> = withTranslatedErrors({
   info: () => native().info(),
   setNumThreads: (threads) => native().setNumThreads(threads),
   benchmarkGram: (...args) => native().benchmarkGram(...args),
+  lrSuggestion: (...args) => native().lrSuggestion(...args),
   evaluateEmbeddings: (...args) => native().evaluateEmbeddings(...args),
   projectEmbeddings: (...args) => native().projectEmbeddings(...args),
   augmentImages: (...args) => native().augmentImages(...args),

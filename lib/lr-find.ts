@@ -25,7 +25,11 @@ export interface LrFindResult {
   lrs: number[];
   losses: number[];
   smoothed: number[];
-  /** Where the smoothed loss falls fastest against log(lr). */
+  /**
+   * The middle (in log(lr)) of the valley: as many steps as the longest strictly falling
+   * subsequence of the smoothed loss has points, ending where it ends (after fastai's
+   * `valley`); 0 when fewer than 3 steps ran or the smoothed loss never fell.
+   */
   suggestion: number;
   diverged: boolean;
   plot?: string;

@@ -41,7 +41,7 @@ async function runLrFind(flags: LrFindFlags): Promise<number> {
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   } else {
     process.stdout.write(
-      `suggested learning rate: ${r.suggestion.toExponential(2)} (steepest descent of the smoothed loss)\n` +
+      `suggested learning rate: ${r.suggestion.toExponential(2)} (the middle of the smoothed loss's valley)\n` +
         `${r.lrs.length} steps${r.diverged ? ', stopped when the loss diverged' : ''}\npicture: ${r.plot}\n`,
     );
   }

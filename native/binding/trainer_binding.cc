@@ -443,8 +443,30 @@ Napi::Value TrainerWrap::run(const Napi::CallbackInfo& info) {
   });
 }
 
+// Tests only: lrSuggestion(lrs, smoothed) -> the range test's suggestion for a given curve
+// (two Float64Arrays of one length), so the rule can be checked on a hand-made curve.
+Napi::Value lr_suggestion(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto doubles = [&](const Napi::Value& value, const char* argument) {
+      if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+        throw type_error(env, argument, "a Float64Array");
+      }
+      const Napi::Float64Array a = value.As<Napi::Float64Array>();
+      return std::vector<double>(a.Data(), a.Data() + a.ElementLength());
+    };
+    const std::vector<double> lrs = doubles(info[0], "lrs");
+    const std::vector<double> smoothed = doubles(info[1], "smoothed");
+    if (lrs.size() != smoothed.size()) throw core::ArgumentError("smoothed", "Expected smoothed.length to equal lrs.length");
+    return Napi::Number::New(env, core::valley_lr(lrs, smoothed));
+  });
+}
+
 }  // namespace
 
-void register_trainer(Napi::Env env, Napi::Object exports) { exports.Set("Trainer", TrainerWrap::define(env)); }
+void register_trainer(Napi::Env env, Napi::Object exports) {
+  exports.Set("Trainer", TrainerWrap::define(env));
+  exports.Set("lrSuggestion", Napi::Function::New(env, lr_suggestion, "lrSuggestion"));
+}
 
 }  // namespace semihard::binding

@@ -40,7 +40,7 @@ describe('semihard lr-find', () => {
     const r = runCli(['lr-find', ...tiny, '--steps', '4'], { cwd });
     expectNoErrorText(r.stderr);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^suggested learning rate: \d\.\d\de[-+]\d+ \(steepest descent of the smoothed loss\)\n[1-4] steps/);
+    expect(r.stdout).toMatch(/^suggested learning rate: \d\.\d\de[-+]\d+ \(the middle of the smoothed loss's valley\)\n[1-4] steps/);
     const picture = path.join(cwd, 'lr-find.png');
     expect(r.stdout).toContain(`picture: ${picture}\n`);
     expect(fs.readFileSync(picture).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
