@@ -2,10 +2,11 @@
 // where the group meets (the rank-0 host's address and port), the c10d backend, and how
 // long a collective may wait for a silent peer. From train({ distributed }) or from the
 // variables torchrun sets (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT).
+import { COLLECTIVE_BACKENDS, type CollectiveBackend } from './enums';
 import { rangeError, typeError } from './errors';
 import { checkKnownKeys, isPlainObject, nonNegativeInteger, oneOf, positiveInteger } from './validate';
 
-export type CollectiveBackend = 'gloo' | 'nccl' | 'auto';
+export type { CollectiveBackend } from './enums';
 
 export interface DistributedConfig {
   rank: number;
@@ -63,7 +64,7 @@ export function resolveDistributed(value: unknown, argument = 'config.distribute
     worldSize,
     masterAddr,
     masterPort,
-    backend: oneOf(value.backend, `${argument}.backend`, ['gloo', 'nccl', 'auto'] as const, 'auto'),
+    backend: oneOf(value.backend, `${argument}.backend`, COLLECTIVE_BACKENDS, 'auto'),
     localRank: nonNegativeInteger(value.localRank, `${argument}.localRank`, rank),
     timeoutMs: value.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInteger(value.timeoutMs, `${argument}.timeoutMs`),
     connectTimeoutMs:

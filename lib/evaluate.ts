@@ -3,7 +3,8 @@
 import type { NativeLabels, NativeMetrics } from '../binding';
 import { binding } from './binding';
 import { rangeErrorWithMessage, typeError } from './errors';
-import { toNativeLabels, type Device, type Labels } from './loss';
+import { DEVICES, type Device } from './enums';
+import { toNativeLabels, type Labels } from './loss';
 import { checkKnownKeys, oneOf, optionsObject, positiveInteger } from './validate';
 
 export interface EmbeddingSet {
@@ -68,6 +69,6 @@ export async function evaluate(sets: { train: EmbeddingSet; valid: EmbeddingSet 
   const o = optionsObject(options, 'options', false);
   checkKnownKeys(o, ['k', 'device'], 'options');
   const k = o.k === undefined ? DEFAULT_KNN_K : positiveInteger(o.k, 'options.k');
-  const device = oneOf(o.device, 'options.device', ['cpu', 'cuda', 'auto'] as const, 'auto');
+  const device = oneOf(o.device, 'options.device', DEVICES, 'auto');
   return binding.evaluateEmbeddings(train.embeddings, train.labels, valid.embeddings, valid.labels, train.dim, k, device);
 }

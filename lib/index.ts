@@ -22,6 +22,19 @@ export type {
   FromDistancesOptions,
   HardFromDistancesOptions,
 } from './loss';
+export {
+  DEVICES,
+  BACKBONES,
+  DISTANCES,
+  LOSS_KINDS,
+  FREEZE_MODES,
+  BATCH_NORM_STATISTICS,
+  SAMPLERS,
+  COLLECTIVE_BACKENDS,
+  PROJECTION_METHODS,
+  NAMED_DATA_SETS,
+} from './enums';
+export type { LossKind, Sampler, ProjectionMethod, NamedDataSet } from './enums';
 export { SemihardError } from './errors';
 export type { SemihardErrorCode, ArgumentError } from './errors';
 

@@ -2,11 +2,11 @@
 import type { NativeLabels, NativeLossOptions, NativeLossResult } from '../binding';
 import { binding } from './binding';
 import { rangeError, rangeErrorWithMessage, typeError } from './errors';
+import { DEVICES, DISTANCES, type Device, type Distance, type LossKind } from './enums';
 import { booleanOption, checkKnownKeys, finiteNumber, oneOf, optionsObject, positiveInteger } from './validate';
 
 export type Labels = Int32Array | BigInt64Array | ArrayLike<number>;
-export type Distance = 'L2' | 'squared-L2' | 'angular';
-export type Device = 'cpu' | 'cuda' | 'auto';
+export type { Device, Distance } from './enums';
 
 export interface LossResult {
   /** The loss, as TensorFlow Addons defines it (float32 precision). */
@@ -42,8 +42,6 @@ export interface HardFromDistancesOptions extends FromDistancesOptions {
   soft?: boolean;
 }
 
-const DISTANCES: readonly Distance[] = ['L2', 'squared-L2', 'angular'];
-const DEVICES: readonly Device[] = ['cpu', 'cuda', 'auto'];
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -80,7 +78,7 @@ interface EmbeddingCall {
   options: NativeLossOptions;
 }
 
-function embeddingCall(kind: 'semihard' | 'hard', embeddings: unknown, labels: unknown, options: unknown): EmbeddingCall {
+function embeddingCall(kind: LossKind, embeddings: unknown, labels: unknown, options: unknown): EmbeddingCall {
   const emb = float32Input(embeddings, 'embeddings');
   const o = optionsObject(options, 'options', true);
   checkKnownKeys(o, kind === 'hard' ? ['dim', 'margin', 'distance', 'device', 'soft'] : ['dim', 'margin', 'distance', 'device'], 'options');
@@ -125,7 +123,7 @@ interface DistancesCall {
   options: NativeLossOptions;
 }
 
-function distancesCall(kind: 'semihard' | 'hard', distances: unknown, labels: unknown, options: unknown): DistancesCall {
+function distancesCall(kind: LossKind, distances: unknown, labels: unknown, options: unknown): DistancesCall {
   const d = float32Input(distances, 'distances');
   const nativeLabels = toNativeLabels(labels);
   const batch = nativeLabels.length;

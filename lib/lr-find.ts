@@ -2,6 +2,7 @@
 // lr_find), for the frozen or the unfrozen phase, and its picture.
 import { createTrainer } from './binding';
 import { loadDataset } from './data/datasets';
+import { FREEZE_MODES } from './enums';
 import { rangeError, typeError } from './errors';
 import { writePicture } from './plot/render';
 import { lrFindSpec } from './plot/specs';
@@ -42,7 +43,7 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
   const { freeze, startLr, endLr, steps, out, ...rest } = c;
   const resolved = resolveTrainConfig(rest);
   if (resolved.distributed) throw typeError('config.distributed', 'no such option for lrFind (the range test runs in one process)', rest.distributed);
-  const phaseFreeze = oneOf(freeze, 'config.freeze', ['backbone', 'none'] as const, 'none');
+  const phaseFreeze = oneOf(freeze, 'config.freeze', FREEZE_MODES, 'none');
   const start = finiteNumber(startLr, 'config.startLr', 1e-7);
   const end = finiteNumber(endLr, 'config.endLr', 10);
   if (!(start > 0)) throw rangeError('config.startLr', 'a positive number', startLr);

@@ -3,7 +3,7 @@ import type { NativeTrainer } from '../binding';
 import { createTrainer } from './binding';
 import { readCheckpoint } from './checkpoint';
 import { SemihardError, rangeErrorWithMessage, typeError } from './errors';
-import type { Device } from './loss';
+import { DEVICES, type Device } from './enums';
 import { nativeTrainerOptions, upgradeConfig, type TrainCheckpointHeader } from './train';
 import { oneOf, optionsObject, checkKnownKeys, positiveInteger } from './validate';
 
@@ -62,7 +62,7 @@ export async function loadModel(checkpoint: string, options?: { device?: Device 
   if (typeof checkpoint !== 'string' || checkpoint.length === 0) throw typeError('checkpoint', 'a file path', checkpoint);
   const o = optionsObject(options, 'options', false);
   checkKnownKeys(o, ['device'], 'options');
-  const device = oneOf(o.device, 'options.device', ['cpu', 'cuda', 'auto'] as const, 'auto');
+  const device = oneOf(o.device, 'options.device', DEVICES, 'auto');
   const { header, state } = await readCheckpoint<TrainCheckpointHeader>(checkpoint);
   if (header.kind !== 'semihard-train') {
     throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${checkpoint} is not a training checkpoint`);

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { binding } from './binding';
 import { readCheckpoint } from './checkpoint';
 import { rangeError, rangeErrorWithMessage, typeError } from './errors';
+import { PROJECTION_METHODS, type ProjectionMethod } from './enums';
 import { checkEmbeddingSet, type EmbeddingSet } from './evaluate';
 import { writePicture } from './plot/render';
 import { historySpec, scatterSpec } from './plot/specs';
@@ -21,7 +22,7 @@ import { checkKnownKeys, nonNegativeInteger, optionsObject, oneOf, positiveInteg
 export interface PlotOptions {
   /** Output file: .png or .svg. */
   out: string;
-  method?: 'tsne' | 'pca';
+  method?: ProjectionMethod;
   /** At most this many points, a seeded stratified sample (default 10,000). */
   maxPoints?: number;
   title?: string;
@@ -69,7 +70,7 @@ export async function plotEmbeddings(set: EmbeddingSet, options: PlotOptions): P
   if (typeof o.out !== 'string') throw typeError('options.out', 'a .png or .svg file path', o.out);
   const format = path.extname(o.out).toLowerCase();
   if (format !== '.png' && format !== '.svg') throw rangeError('options.out', 'a file name ending in .png or .svg', o.out);
-  const method = oneOf(o.method, 'options.method', ['tsne', 'pca'] as const, 'tsne');
+  const method = oneOf(o.method, 'options.method', PROJECTION_METHODS, 'tsne');
   const maxPoints = o.maxPoints === undefined ? 10000 : positiveInteger(o.maxPoints, 'options.maxPoints');
   const width = o.width === undefined ? 900 : positiveInteger(o.width, 'options.width');
   const height = o.height === undefined ? 800 : positiveInteger(o.height, 'options.height');

@@ -102,6 +102,52 @@ describe('resolveTrainConfig', () => {
   });
 });
 
+// Each enumeration against its documented values, written out here (not read from lib/enums.ts):
+// every value is accepted as given, and a wrong one is refused with a message listing exactly them.
+describe('enumerations', () => {
+  type Case = [string, string[], (value: unknown) => Record<string, unknown>, (c: ResolvedTrainConfig) => unknown];
+  const cases: Case[] = [
+    ['config.model.backbone', ['convnet', 'convnet-spatial', 'resnet18', 'resnet34'], (v) => ({ model: { backbone: v } }), (c) => c.model.backbone],
+    ['config.model.batchNorm', ['sync', 'local', 'frozen'], (v) => ({ model: { batchNorm: v } }), (c) => c.model.batchNorm],
+    ['config.loss.kind', ['semihard', 'hard'], (v) => ({ loss: { kind: v } }), (c) => c.loss.kind],
+    ['config.loss.distance', ['L2', 'squared-L2', 'angular'], (v) => ({ loss: { distance: v } }), (c) => c.loss.distance],
+    ['config.batch.sampler', ['balanced', 'shuffled'], (v) => ({ batch: { sampler: v } }), (c) => c.batch.sampler],
+    ['config.phases[0].freeze', ['backbone', 'none'], (v) => ({ phases: [{ epochs: 1, maxLr: 1e-3, freeze: v }] }), (c) => c.phases[0].freeze],
+    ['config.device', ['cpu', 'cuda', 'auto'], (v) => ({ device: v }), (c) => c.device],
+    ['config.distributed.backend', ['gloo', 'nccl', 'auto'], (v) => ({ distributed: { rank: 0, worldSize: 2, backend: v } }), (c) => c.distributed?.backend],
+  ];
+  const thrown = (config: unknown): Error => {
+    try {
+      resolveTrainConfig(config);
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('resolveTrainConfig accepted it');
+  };
+  it.each(cases)('%s: %j', (argument, values, configOf, read) => {
+    for (const value of values) expect(read(resolveTrainConfig({ data: 'mnist', ...configOf(value) }))).toBe(value);
+    const expected = `one of ${values.map((v) => `'${v}'`).join(', ')}`;
+    expect(thrown({ data: 'mnist', ...configOf('Auto') })).toMatchObject({
+      name: 'RangeError',
+      argument,
+      message: `Expected ${expected} for ${argument} but received 'Auto' of type string`,
+    });
+    expect(thrown({ data: 'mnist', ...configOf(1) })).toMatchObject({
+      name: 'TypeError',
+      argument,
+      message: `Expected ${expected} for ${argument} but received 1 of type number`,
+    });
+  });
+
+  it('config.data: the named sets or a folder', () => {
+    for (const name of ['mnist', 'fashion-mnist']) expect(resolveTrainConfig({ data: name }).data).toBe(name);
+    expect(thrown({ data: 'MNIST' })).toMatchObject({
+      name: 'RangeError',
+      message: "Expected 'mnist', 'fashion-mnist' or { idxDir } for config.data but received 'MNIST' of type string",
+    });
+  });
+});
+
 describe('distributed options', () => {
   it('fills the defaults and reads torchrun variables', () => {
     expect(resolveTrainConfig({ data: 'mnist', distributed: { rank: 1, worldSize: 2 } }).distributed).toEqual({

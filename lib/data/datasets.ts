@@ -2,11 +2,12 @@
 // Debian's Fashion-MNIST, and any folder of the four standard MNIST-format IDX files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { NamedDataSet } from '../enums';
 import { SemihardError } from '../errors';
 import { Random, derivedSeed } from '../random';
 import { readIdxFile, type IdxArray } from './idx';
 
-export type DataSource = 'mnist' | 'fashion-mnist' | { idxDir: string };
+export type DataSource = NamedDataSet | { idxDir: string };
 
 /** Greyscale images, row-major count × height × width bytes, with one label each. */
 export interface ImageSet {

@@ -1,0 +1,112 @@
+// train()'s configuration: every option checked and defaulted (what a checkpoint records).
+import * as path from 'node:path';
+import { resolveAugment } from '../augment';
+import type { DataSource } from '../data/datasets';
+import { resolveDistributed } from '../distributed';
+import { BACKBONES, BATCH_NORM_STATISTICS, DEVICES, DISTANCES, FREEZE_MODES, LOSS_KINDS, NAMED_DATA_SETS, SAMPLERS, isMember } from '../enums';
+import { rangeError, typeError } from '../errors';
+import { booleanOption, checkKnownKeys, finiteNumber, isPlainObject, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from '../validate';
+import type { PhaseConfig, ResolvedTrainConfig } from './types';
+
+export const DEFAULT_PHASES: PhaseConfig[] = [
+  { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
+  { epochs: 4, maxLr: 1e-3, freeze: 'none' },
+];
+
+const DATA_EXPECTED = `${NAMED_DATA_SETS.map((name) => `'${name}'`).join(', ')} or { idxDir }`;
+
+function resolveData(value: unknown): DataSource {
+  if (isMember(NAMED_DATA_SETS, value)) return value;
+  if (isPlainObject(value)) {
+    checkKnownKeys(value, ['idxDir'], 'config.data');
+    if (typeof value.idxDir !== 'string' || value.idxDir.length === 0) {
+      throw typeError('config.data.idxDir', 'a folder path', value.idxDir);
+    }
+    return { idxDir: path.resolve(value.idxDir) };
+  }
+  if (typeof value === 'string') throw rangeError('config.data', DATA_EXPECTED, value);
+  throw typeError('config.data', DATA_EXPECTED, value);
+}
+
+function resolvePhases(value: unknown): PhaseConfig[] {
+  if (value === undefined) return DEFAULT_PHASES.map((p) => ({ ...p }));
+  if (!Array.isArray(value)) throw typeError('config.phases', 'an array of { epochs, maxLr, freeze }', value);
+  if (value.length === 0) throw rangeError('config.phases', 'at least one phase', value);
+  return value.map((p: unknown, i) => {
+    const name = `config.phases[${i}]`;
+    const o = optionsObject(p, name, true);
+    checkKnownKeys(o, ['epochs', 'maxLr', 'freeze'], name);
+    const maxLr = finiteNumber(o.maxLr, `${name}.maxLr`, NaN);
+    if (!(maxLr > 0)) throw rangeError(`${name}.maxLr`, 'a positive number', o.maxLr);
+    return {
+      epochs: positiveInteger(o.epochs, `${name}.epochs`),
+      maxLr,
+      freeze: oneOf(o.freeze, `${name}.freeze`, FREEZE_MODES, 'none'),
+    };
+  });
+}
+
+export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
+  const c = optionsObject(config, 'config', true);
+  checkKnownKeys(
+    c,
+    [
+      'data', 'model', 'loss', 'batch', 'phases', 'seed', 'device', 'threads', 'weightDecay', 'gradClip', 'augment',
+      'checkpointDir', 'resume', 'maxSteps', 'distributed', 'onProgress', 'onEpoch', 'signal',
+    ],
+    'config',
+  );
+  const model = optionsObject(c.model, 'config.model', false);
+  checkKnownKeys(model, ['backbone', 'dim', 'batchNorm'], 'config.model');
+  const loss = optionsObject(c.loss, 'config.loss', false);
+  checkKnownKeys(loss, ['kind', 'margin', 'distance', 'soft'], 'config.loss');
+  const batch = optionsObject(c.batch, 'config.batch', false);
+  checkKnownKeys(batch, ['classes', 'perClass', 'sampler'], 'config.batch');
+  for (const [key, value] of [['onProgress', c.onProgress], ['onEpoch', c.onEpoch]] as const) {
+    if (value !== undefined && typeof value !== 'function') throw typeError(`config.${key}`, 'a function', value);
+  }
+  if (c.signal !== undefined && !(c.signal instanceof AbortSignal)) throw typeError('config.signal', 'an AbortSignal', c.signal);
+  const seed = nonNegativeInteger(c.seed, 'config.seed', 0);
+  const nonNegative = (value: unknown, name: string, fallback: number): number => {
+    const v = finiteNumber(value, name, fallback);
+    if (v < 0) throw rangeError(name, 'a non-negative number', value);
+    return v;
+  };
+  const kind = oneOf(loss.kind, 'config.loss.kind', LOSS_KINDS, 'semihard');
+  if (kind === 'semihard' && loss.soft !== undefined) {
+    throw typeError('config.loss.soft', "no such option for loss.kind 'semihard' (only 'hard' has soft)", loss.soft);
+  }
+  if (c.checkpointDir !== undefined && (typeof c.checkpointDir !== 'string' || c.checkpointDir.length === 0)) {
+    throw typeError('config.checkpointDir', 'a folder path', c.checkpointDir);
+  }
+  return {
+    data: resolveData(c.data),
+    model: {
+      backbone: oneOf(model.backbone, 'config.model.backbone', BACKBONES, 'convnet'),
+      dim: model.dim === undefined ? 128 : positiveInteger(model.dim, 'config.model.dim'),
+      batchNorm: oneOf(model.batchNorm, 'config.model.batchNorm', BATCH_NORM_STATISTICS, 'sync'),
+    },
+    loss: {
+      kind,
+      margin: finiteNumber(loss.margin, 'config.loss.margin', 1.0),
+      distance: oneOf(loss.distance, 'config.loss.distance', DISTANCES, 'L2'),
+      soft: booleanOption(loss.soft, 'config.loss.soft', false),
+    },
+    batch: {
+      classes: batch.classes === undefined ? 8 : positiveInteger(batch.classes, 'config.batch.classes'),
+      perClass: batch.perClass === undefined ? 16 : positiveInteger(batch.perClass, 'config.batch.perClass'),
+      sampler: oneOf(batch.sampler, 'config.batch.sampler', SAMPLERS, 'balanced'),
+    },
+    phases: resolvePhases(c.phases),
+    seed,
+    device: oneOf(c.device, 'config.device', DEVICES, 'auto'),
+    threads: c.threads === undefined ? null : positiveInteger(c.threads, 'config.threads'),
+    weightDecay: nonNegative(c.weightDecay, 'config.weightDecay', 0.01),
+    gradClip: nonNegative(c.gradClip, 'config.gradClip', 0),
+    augment: resolveAugment(c.augment, 'config.augment'),
+    checkpointDir: path.resolve((c.checkpointDir as string | undefined) ?? 'semihard-checkpoints'),
+    resume: booleanOption(c.resume, 'config.resume', false),
+    maxSteps: c.maxSteps === undefined ? null : positiveInteger(c.maxSteps, 'config.maxSteps'),
+    distributed: resolveDistributed(c.distributed),
+  };
+}

@@ -1,0 +1,40 @@
+// Resuming from a checkpoint: its recorded configuration brought to today's shape, and the
+// check that everything shaping the run matches the configuration given now.
+import { DEFAULT_AUGMENT } from '../augment';
+import { SemihardError } from '../errors';
+import { isPlainObject } from '../validate';
+import type { ResolvedTrainConfig, TrainCheckpointHeader } from './types';
+
+// Fields that must match for a checkpoint to be resumed: everything that shapes the run.
+const RESUME_KEYS = ['data', 'model', 'loss', 'batch', 'phases', 'seed', 'weightDecay', 'gradClip', 'augment'] as const;
+
+function describeDifference(a: unknown, b: unknown, prefix: string): string | null {
+  if (JSON.stringify(a) === JSON.stringify(b)) return null;
+  if (isPlainObject(a) && isPlainObject(b)) {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const d = describeDifference(a[key], b[key], `${prefix}.${key}`);
+      if (d) return d;
+    }
+  }
+  return `${prefix} was ${JSON.stringify(a)} in the checkpoint but is ${JSON.stringify(b)} now`;
+}
+
+/**
+ * A checkpoint's config in today's shape: before model.batchNorm existed every run trained
+ * with 'sync'; before the augmentation had ranges, `augment: true` meant the defaults.
+ */
+export function upgradeConfig(config: ResolvedTrainConfig): ResolvedTrainConfig {
+  const augment = (config.augment as unknown) === true ? { ...DEFAULT_AUGMENT } : config.augment;
+  return { ...config, model: { ...config.model, batchNorm: config.model.batchNorm ?? 'sync' }, augment };
+}
+
+export function checkResumable(file: string, header: TrainCheckpointHeader, config: ResolvedTrainConfig): void {
+  if (header.kind !== 'semihard-train') {
+    throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${file} is not a training checkpoint`);
+  }
+  const recorded = upgradeConfig(header.config);
+  for (const key of RESUME_KEYS) {
+    const d = describeDifference(recorded[key], config[key], key);
+    if (d) throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${file} cannot be resumed with this configuration: ${d}`);
+  }
+}
