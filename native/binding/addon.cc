@@ -6,9 +6,10 @@
 #include <torch/version.h>
 
 #include "../core/device.h"
-#include "../core/gram_baseline.h"
+#include "../bench/gram_baseline.h"
 #include "augment_binding.h"
 #include "convert.h"
+#include "embedder_binding.h"
 #include "errors.h"
 #include "evaluation_binding.h"
 #include "loss_binding.h"
@@ -46,13 +47,14 @@ Napi::Value benchmark_gram(const Napi::CallbackInfo& call) {
     const int64_t repeats = positive_integer(env, call[2], "repeats");
     if (!call[3].IsString()) throw type_error(env, "device", "a string");
     const torch::Device device = core::resolve_device(call[3].As<Napi::String>().Utf8Value());
-    return Napi::Number::New(env, core::gram_matmul_median_ms(batch, dim, repeats, device));
+    return Napi::Number::New(env, bench::gram_matmul_median_ms(batch, dim, repeats, device));
   });
 }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_loss_functions(env, exports);
   register_trainer(env, exports);
+  register_embedder(env, exports);
   register_evaluation_functions(env, exports);
   register_augment_functions(env, exports);
   exports.Set("info", Napi::Function::New(env, info, "info"));

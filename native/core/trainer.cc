@@ -8,12 +8,10 @@
 
 #include "collectives_autograd.h"
 #include "errors.h"
+#include "model_state.h"
 
 namespace semihard::core {
 namespace {
-
-constexpr int64_t kStateFormat = 1;
-constexpr int64_t kEmbedChunk = 1024;
 
 void check_images(const ImageSet& set, const char* which) {
   TORCH_CHECK(set.images.dim() == 3 && set.images.scalar_type() == torch::kUInt8,
@@ -58,9 +56,7 @@ void Trainer::set_data(ImageSet train, ImageSet valid) {
 }
 
 torch::Tensor Trainer::to_input(const torch::Tensor& images) const {
-  torch::Tensor x = images.scalar_type() == torch::kUInt8 ? images.to(torch::kFloat32) / 255.0f
-                                                          : images.to(torch::kFloat32);
-  return ((x - mean_) / std_).unsqueeze(1).to(options_.device);
+  return network_input(images, Normalisation{mean_, std_}, options_.device);
 }
 
 void Trainer::begin_phase(Freeze freeze, double max_lr, int64_t total_steps) {
@@ -104,10 +100,7 @@ bool Trainer::any_rank_stops(bool stop) {
 
 std::pair<int64_t, int64_t> Trainer::local_rows(int64_t batch) const {
   const int64_t world = world_size();
-  if (batch % world != 0) {
-    throw ArgumentError("batchSize", "Expected a batch size divisible by the " + std::to_string(world) +
-                                         " ranks but received " + std::to_string(batch));
-  }
+  TORCH_CHECK(batch % world == 0, "Trainer: a global batch of ", batch, " rows does not divide by the ", world, " ranks");
   const int64_t n = batch / world;
   return {rank() * n, n};
 }
@@ -192,16 +185,7 @@ float Trainer::valid_loss(const torch::Tensor& indices) {
 }
 
 torch::Tensor Trainer::embed(const torch::Tensor& images) {
-  TORCH_CHECK(images.dim() == 3, "images must be N x H x W");
-  torch::NoGradGuard no_grad;
-  model_->eval();
-  std::vector<torch::Tensor> out;
-  for (int64_t start = 0; start < images.size(0); start += kEmbedChunk) {
-    const int64_t n = std::min(kEmbedChunk, images.size(0) - start);
-    out.push_back(model_->forward(to_input(images.narrow(0, start, n))).to(torch::kCPU));
-  }
-  if (out.empty()) return torch::empty({0, options_.dim});
-  return torch::cat(out);
+  return embed_images(model_, Normalisation{mean_, std_}, options_.device, images, options_.dim);
 }
 
 void Trainer::restore(const std::string& state, const PhaseInfo& phase) {
@@ -237,15 +221,9 @@ std::string Trainer::save_state() {
 }
 
 void Trainer::load_state(const std::string& bytes, bool restore_optimizer) {
-  std::istringstream stream(bytes);
   torch::serialize::InputArchive archive;
-  archive.load_from(stream, options_.device);
-  torch::Tensor format;
-  archive.read("format", format);
-  TORCH_CHECK(format.item<int64_t>() == kStateFormat, "unsupported native state format ", format.item<int64_t>());
-  torch::serialize::InputArchive model_archive;
-  archive.read("model", model_archive);
-  model_->load(model_archive);
+  open_state(bytes, options_.device, archive);
+  const ModelState model_state = load_model_state(archive, model_);
   if (optimizer_ && restore_optimizer) {
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
@@ -254,17 +232,13 @@ void Trainer::load_state(const std::string& bytes, bool restore_optimizer) {
     archive.read("step", step);
     step_ = step.item<int64_t>();
   }
-  torch::Tensor generator, normalisation, size;
+  torch::Tensor generator;
   archive.read("generator", generator);
-  archive.read("normalisation", normalisation);
-  archive.read("image_size", size);
   generator_.set_state(generator.to(torch::kCPU));
-  normalisation = normalisation.to(torch::kCPU);
-  mean_ = normalisation[0].item<float>();
-  std_ = normalisation[1].item<float>();
-  size = size.to(torch::kCPU);
-  height_ = size[0].item<int64_t>();
-  width_ = size[1].item<int64_t>();
+  mean_ = model_state.normalisation.mean;
+  std_ = model_state.normalisation.std;
+  height_ = model_state.height;
+  width_ = model_state.width;
 }
 
 }  // namespace semihard::core

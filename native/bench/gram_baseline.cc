@@ -6,7 +6,7 @@
 #include <chrono>
 #include <vector>
 
-namespace semihard::core {
+namespace semihard::bench {
 
 double gram_matmul_median_ms(int64_t batch, int64_t dim, int64_t repeats, const torch::Device& device) {
   torch::NoGradGuard no_grad;
@@ -27,4 +27,4 @@ double gram_matmul_median_ms(int64_t batch, int64_t dim, int64_t repeats, const 
   return ms[ms.size() / 2];
 }
 
-}  // namespace semihard::core
+}  // namespace semihard::bench

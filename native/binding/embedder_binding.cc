@@ -1,0 +1,99 @@
+#include "embedder_binding.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "../core/device.h"
+#include "../core/embedder.h"
+#include "convert.h"
+#include "errors.h"
+#include "task_worker.h"
+
+namespace semihard::binding {
+namespace {
+
+class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Embedder", {InstanceMethod("embed", &EmbedderWrap::embed)});
+  }
+
+  // new Embedder({ backbone, dim, device }): the network with its initial weights, built on
+  // the JS thread (as a Trainer's is: its weights are drawn from LibTorch's global generator).
+  explicit EmbedderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EmbedderWrap>(info) {
+    Napi::Env env = info.Env();
+    guarded(env, [&]() -> Napi::Value {
+      if (!info[0].IsObject()) throw type_error(env, "options", "an object");
+      const Napi::Object o = info[0].As<Napi::Object>();
+      core::EmbedderOptions options;
+      options.backbone = core::parse_backbone(string_option(env, o, "backbone"));
+      options.dim = integer_option(env, o, "dim");
+      options.device = core::resolve_device(string_option(env, o, "device"));
+      embedder_ = std::make_unique<core::Embedder>(options);
+      return env.Undefined();
+    });
+  }
+
+  // Loads save_state's bytes on a worker; resolves with this object.
+  Napi::Promise load(Napi::Env env, std::shared_ptr<std::string> bytes) {
+    return TaskWorker::queue(
+        env, "semihard:embedder-load", [this, bytes] { embedder_->load_state(*bytes); },
+        [this](Napi::Env) -> Napi::Value { return Value(); }, occupy(), Value());
+  }
+
+ private:
+  TaskWorker::Finally occupy() {
+    busy_ = true;
+    return [this] { busy_ = false; };
+  }
+
+  // embed(images, count) -> Promise<Float32Array> of count x dim.
+  Napi::Value embed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      if (busy_) {
+        Napi::Error e = Napi::Error::New(env, "the embedder is busy with another job; await it first");
+        e.Set("code", Napi::String::New(env, "ERR_SEMIHARD_BUSY"));
+        throw e;
+      }
+      const int64_t count = positive_integer(env, info[1], "count");
+      auto images = std::make_shared<torch::Tensor>(
+          images_to_tensor(env, info[0], count, embedder_->image_height(), embedder_->image_width(), "images"));
+      auto out = std::make_shared<torch::Tensor>();
+      return TaskWorker::queue(
+          env, "semihard:embedder-embed", [this, images, out] { *out = embedder_->embed(*images); },
+          [out](Napi::Env e) -> Napi::Value { return tensor_to_float32_array(e, *out); }, occupy(), Value());
+    });
+  }
+
+  std::unique_ptr<core::Embedder> embedder_;
+  std::atomic<bool> busy_{false};
+};
+
+// createEmbedder(options, state: Uint8Array) -> Promise<Embedder>: the state is copied here and
+// read on a worker; the object reaches JS only once it holds the weights.
+Napi::Value create_embedder(const Napi::CallbackInfo& info, const Napi::FunctionReference& constructor) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw type_error(env, "state", "a Buffer or Uint8Array");
+    }
+    const Napi::Uint8Array array = info[1].As<Napi::Uint8Array>();
+    auto bytes = std::make_shared<std::string>(reinterpret_cast<const char*>(array.Data()), array.ElementLength());
+    Napi::Object object = constructor.New({info[0]});
+    return EmbedderWrap::Unwrap(object)->load(env, bytes);
+  });
+}
+
+}  // namespace
+
+void register_embedder(Napi::Env env, Napi::Object exports) {
+  auto constructor = std::make_shared<Napi::FunctionReference>(Napi::Persistent(EmbedderWrap::define(env)));
+  exports.Set("createEmbedder",
+              Napi::Function::New(
+                  env, [constructor](const Napi::CallbackInfo& info) { return create_embedder(info, *constructor); },
+                  "createEmbedder"));
+}
+
+}  // namespace semihard::binding
