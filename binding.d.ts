@@ -144,6 +144,19 @@ export interface NativeTrainer {
   getParameter(name: string): Float32Array;
 }
 
+/** Fully defaulted (lib/model.ts fills them from a training checkpoint's configuration). */
+export interface NativeEmbedderOptions {
+  backbone: NativeBackbone;
+  dim: number;
+  device: NativeDevice;
+}
+
+/** native/binding/embedder_binding.cc: a trained network for inference; one job at a time (else an ERR_SEMIHARD_BUSY error). */
+export interface NativeEmbedder {
+  /** Images: count × height × width of the state's image size, Uint8Array 0..255 or Float32Array 0..1; count × dim out, unit rows. */
+  embed(images: Uint8Array | Float32Array, count: number): Promise<Float32Array>;
+}
+
 export interface NativeMetrics {
   knnAccuracy: number;
   linearAccuracy: number;
@@ -156,6 +169,8 @@ export interface NativeMetrics {
 
 export interface NativeBinding {
   Trainer: new (options: NativeTrainerOptions) => NativeTrainer;
+  /** The network of `options` with the weights, buffers and normalisation of a trainer's saveState() bytes (nothing else of them). */
+  createEmbedder(options: NativeEmbedderOptions, state: Uint8Array): Promise<NativeEmbedder>;
   evaluateEmbeddings(
     trainX: Float32Array,
     trainY: NativeLabels,

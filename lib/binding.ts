@@ -2,7 +2,7 @@
 // tests can inject a fake binding and native errors are rebuilt with the caller's stack.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { NativeBinding, NativeTrainer, NativeTrainerOptions } from '../binding';
+import type { NativeBinding, NativeEmbedder, NativeEmbedderOptions, NativeTrainer, NativeTrainerOptions } from '../binding';
 import { SemihardError, fromNative } from './errors';
 
 function packageRoot(): string {
@@ -98,7 +98,7 @@ function withTranslatedErrors<T extends object>(target: T): T {
 }
 
 /** The addon's functions, with native errors rethrown as the library's errors. */
-export const binding: Omit<NativeBinding, 'Trainer'> = withTranslatedErrors({
+export const binding: Omit<NativeBinding, 'Trainer' | 'createEmbedder'> = withTranslatedErrors({
   tripletLoss: (...args) => native().tripletLoss(...args),
   tripletLossAsync: (...args) => native().tripletLossAsync(...args),
   tripletLossFromDistances: (...args) => native().tripletLossFromDistances(...args),
@@ -110,10 +110,15 @@ export const binding: Omit<NativeBinding, 'Trainer'> = withTranslatedErrors({
   evaluateEmbeddings: (...args) => native().evaluateEmbeddings(...args),
   projectEmbeddings: (...args) => native().projectEmbeddings(...args),
   augmentImages: (...args) => native().augmentImages(...args),
-} satisfies Omit<NativeBinding, 'Trainer'>);
+} satisfies Omit<NativeBinding, 'Trainer' | 'createEmbedder'>);
 
 /** A native trainer whose errors are the library's errors. */
 export function createTrainer(options: NativeTrainerOptions): NativeTrainer {
   const Trainer = native().Trainer;
   return withTranslatedErrors(translated(() => new Trainer(options), createTrainer));
+}
+
+/** A native embedder (inference only) whose errors are the library's errors. */
+export async function createEmbedder(options: NativeEmbedderOptions, state: Uint8Array): Promise<NativeEmbedder> {
+  return withTranslatedErrors(await translated(() => native().createEmbedder(options, state), createEmbedder));
 }
