@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as readline from 'node:readline';
-import { rangeError } from './errors';
+import { rangeError, typeError } from './errors';
 import { positiveInteger } from './validate';
 
 export interface LaunchOptions {
@@ -61,6 +61,12 @@ export async function freePort(): Promise<number> {
 export async function launchRanks(options: LaunchOptions): Promise<number> {
   const nproc = positiveInteger(options.nproc, 'nproc');
   if (nproc > 1024) throw rangeError('nproc', 'at most 1024 processes', nproc);
+  const masterAddr = options.masterAddr ?? '127.0.0.1';
+  if (typeof masterAddr !== 'string') throw typeError('masterAddr', 'a host name or address', masterAddr);
+  if (masterAddr.length === 0) throw rangeError('masterAddr', 'a host name or address', masterAddr);
+  if (options.masterPort !== undefined && positiveInteger(options.masterPort, 'masterPort') > 65535) {
+    throw rangeError('masterPort', 'a TCP port (1..65535)', options.masterPort);
+  }
   const masterPort = options.masterPort ?? (await freePort());
   const stderr = options.stderr ?? process.stderr;
   const children: ChildProcess[] = [];
@@ -82,7 +88,7 @@ export async function launchRanks(options: LaunchOptions): Promise<number> {
         RANK: String(rank),
         WORLD_SIZE: String(nproc),
         LOCAL_RANK: String(rank),
-        MASTER_ADDR: options.masterAddr ?? '127.0.0.1',
+        MASTER_ADDR: masterAddr,
         MASTER_PORT: String(masterPort),
       };
       // Own process group: a terminal's Ctrl-C reaches the launcher only, which passes it on once.
