@@ -4,24 +4,21 @@
 
 #include <cmath>
 
-#include "errors.h"
-
 namespace semihard::core {
 
 void check_affine_range(const AffineRange& range) {
   auto within = [](double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; };
-  if (!within(range.max_rotation_degrees, 0.0, 180.0)) {
-    throw ArgumentError("affine.rotation", "Expected a rotation between 0 and 180 degrees for affine.rotation");
-  }
-  if (!(within(range.min_scale, 1e-6, 1.0) && within(range.max_scale, 1.0, 1e6))) {
-    throw ArgumentError("affine.scale", "Expected a scale range with 0 < min <= 1 <= max for affine.scale");
-  }
-  if (!within(range.max_translation, 0.0, 1.0)) {
-    throw ArgumentError("affine.translate", "Expected a translation between 0 and 1 image sides for affine.translate");
-  }
+  TORCH_CHECK(within(range.max_rotation_degrees, 0.0, 180.0),
+              "AffineRange: max_rotation_degrees must be within [0, 180], got ", range.max_rotation_degrees);
+  TORCH_CHECK(within(range.min_scale, 1e-6, 1.0) && within(range.max_scale, 1.0, 1e6),
+              "AffineRange: need 0 < min_scale <= 1 <= max_scale, got min_scale ", range.min_scale, ", max_scale ",
+              range.max_scale);
+  TORCH_CHECK(within(range.max_translation, 0.0, 1.0), "AffineRange: max_translation must be within [0, 1], got ",
+              range.max_translation);
 }
 
 torch::Tensor draw_affine(int64_t n, at::Generator& generator, const AffineRange& range) {
+  check_affine_range(range);
   const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
   auto uniform = [&](double lo, double hi) { return torch::rand({n}, generator, cpu) * (hi - lo) + lo; };
   const double max_angle = range.max_rotation_degrees * 3.14159265358979323846 / 180.0;

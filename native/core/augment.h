@@ -17,8 +17,9 @@ struct AffineRange {
   bool horizontal_flip = false;
 };
 
-// Throws ArgumentError("affine.<field>") for a range outside: rotation 0..180 degrees,
-// scale 0 < min <= 1 <= max, translation 0..1.
+// The preconditions of the transforms (TORCH_CHECK): rotation 0..180 degrees, scale
+// 0 < min <= 1 <= max, translation 0..1 image sides. The narrower ranges users may ask for
+// (scale 1 +- 0.9 at most) are lib/augment.ts's to enforce.
 void check_affine_range(const AffineRange& range);
 
 // images: N x C x H x W float32 on any device; the parameters are drawn on the CPU from

@@ -9,34 +9,21 @@
 
 namespace semihard::core {
 
-CollectiveBackend parse_collective_backend(const std::string& name, const torch::Device& device) {
-  if (name == "gloo") return CollectiveBackend::kGloo;
-  if (name == "nccl") return CollectiveBackend::kNccl;
-  if (name == "auto") return device.is_cuda() ? CollectiveBackend::kNccl : CollectiveBackend::kGloo;
-  throw ArgumentError("distributed.backend",
-                      "Expected 'gloo', 'nccl' or 'auto' for distributed.backend but received '" + name + "'");
-}
-
-const char* collective_backend_name(CollectiveBackend backend) {
-  return backend == CollectiveBackend::kNccl ? "nccl" : "gloo";
-}
-
 Communicator::Communicator(const CommunicatorOptions& options)
     : rank_(options.rank), world_size_(options.world_size), timeout_(options.timeout) {
-  if (world_size_ < 1) throw ArgumentError("distributed.worldSize", "Expected a positive integer for distributed.worldSize");
-  if (rank_ < 0 || rank_ >= world_size_) {
-    throw ArgumentError("distributed.rank", "Expected distributed.rank in [0, " + std::to_string(world_size_) +
-                                                ") but received " + std::to_string(rank_));
-  }
-  if (options.master_port < 1 || options.master_port > std::numeric_limits<uint16_t>::max()) {
-    throw ArgumentError("distributed.masterPort", "Expected a TCP port (1..65535) for distributed.masterPort");
-  }
-  backend_kind_ = parse_collective_backend(options.backend, options.device);
+  TORCH_CHECK(world_size_ >= 1, "Communicator: world_size must be at least 1, got ", world_size_);
+  TORCH_CHECK(rank_ >= 0 && rank_ < world_size_, "Communicator: rank must be within [0, world_size = ", world_size_,
+              "), got ", rank_);
+  TORCH_CHECK(options.master_port >= 1 && options.master_port <= std::numeric_limits<uint16_t>::max(),
+              "Communicator: master_port must be a TCP port (1..65535), got ", options.master_port);
+  backend_kind_ = options.backend != CollectiveBackend::kAuto ? options.backend
+                  : options.device.is_cuda()                 ? CollectiveBackend::kNccl
+                                                             : CollectiveBackend::kGloo;
   if (backend_kind_ == CollectiveBackend::kNccl && !options.device.is_cuda()) {
-    throw ArgumentError("distributed.backend", "Expected the 'cuda' device for the 'nccl' backend ('gloo' runs on the CPU)");
+    throw DistributedError("the nccl backend needs the cuda device (gloo runs on the CPU)");
   }
   if (!collective_backend_available(backend_kind_)) {
-    throw DistributedError(std::string("this build of semihard has no ") + collective_backend_name(backend_kind_) +
+    throw DistributedError("this build of semihard has no " + name_of(kCollectiveBackendNames, backend_kind_) +
                            " backend: " +
                            (backend_kind_ == CollectiveBackend::kGloo
                                 ? "rebuild with Gloo's headers (npm rebuild; see scripts/gloo-headers.js)"

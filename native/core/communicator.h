@@ -12,6 +12,8 @@
 
 #include <torch/types.h>
 
+#include "names.h"
+
 namespace c10d {
 class Backend;
 class Store;
@@ -19,10 +21,10 @@ class Store;
 
 namespace semihard::core {
 
-enum class CollectiveBackend { kGloo, kNccl };
-// "gloo", "nccl", or "auto" (NCCL for a CUDA device, Gloo otherwise).
-CollectiveBackend parse_collective_backend(const std::string& name, const torch::Device& device);
-const char* collective_backend_name(CollectiveBackend backend);
+// kAuto: NCCL for a CUDA device, Gloo otherwise (what a Communicator resolves it to).
+enum class CollectiveBackend { kGloo, kNccl, kAuto };
+inline constexpr Named<CollectiveBackend> kCollectiveBackendNames[] = {
+    {"gloo", CollectiveBackend::kGloo}, {"nccl", CollectiveBackend::kNccl}, {"auto", CollectiveBackend::kAuto}};
 // Whether this build can make the backend (Gloo needs its headers at build time; NCCL a
 // CUDA LibTorch and SEMIHARD_WITH_NCCL).
 bool collective_backend_available(CollectiveBackend backend);
@@ -32,7 +34,7 @@ struct CommunicatorOptions {
   int64_t world_size = 1;
   std::string master_addr = "127.0.0.1";
   int64_t master_port = 29500;
-  std::string backend = "auto";
+  CollectiveBackend backend = CollectiveBackend::kAuto;
   torch::Device device{torch::kCPU};
   std::chrono::milliseconds timeout{60000};          // any one collective
   std::chrono::milliseconds connect_timeout{300000};  // the rendezvous

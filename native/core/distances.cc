@@ -6,7 +6,6 @@
 #include <cmath>
 #include <vector>
 
-#include "errors.h"
 
 namespace semihard::core {
 namespace {
@@ -60,23 +59,6 @@ int value_exponent(const DistanceOperands& operands) {
 }
 
 }  // namespace
-
-Distance parse_distance(const std::string& name) {
-  if (name == "L2") return Distance::kL2;
-  if (name == "squared-L2") return Distance::kSquaredL2;
-  if (name == "angular") return Distance::kAngular;
-  throw ArgumentError("distance", "Expected one of 'L2', 'squared-L2', 'angular' for distance but received '" +
-                                      name + "'");
-}
-
-const char* distance_name(Distance distance) {
-  switch (distance) {
-    case Distance::kL2: return "L2";
-    case Distance::kSquaredL2: return "squared-L2";
-    case Distance::kAngular: return "angular";
-  }
-  return "?";
-}
 
 DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Distance distance) {
   TORCH_CHECK(embeddings.dim() == 2 && embeddings.scalar_type() == torch::kFloat32,

@@ -8,15 +8,16 @@
 
 #include <torch/types.h>
 
+#include "names.h"
+
 namespace semihard::core {
 
 // "L2": Euclidean (TFA's distance_metric="L_1", which calls pairwise_distance(squared=False)).
 // "squared-L2": TFA's default distance_metric="L_2" (pairwise_distance(squared=True)).
 // "angular": 1 - cosine of l2-normalised rows, clamped below at 0 (TFA's angular_distance).
 enum class Distance { kL2, kSquaredL2, kAngular };
-
-Distance parse_distance(const std::string& name);
-const char* distance_name(Distance distance);
+inline constexpr Named<Distance> kDistanceNames[] = {
+    {"L2", Distance::kL2}, {"squared-L2", Distance::kSquaredL2}, {"angular", Distance::kAngular}};
 
 // What every block needs, computed once per batch: the points the Gram matrix is taken of
 // (the rows themselves, or the l2-normalised rows for "angular") and their squared norms.

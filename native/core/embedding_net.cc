@@ -1,7 +1,5 @@
 #include "embedding_net.h"
 
-#include "errors.h"
-
 namespace semihard::core {
 namespace {
 
@@ -57,30 +55,7 @@ nn::Sequential resnet(const std::vector<int64_t>& blocks, int64_t in_channels, i
 
 }  // namespace
 
-Backbone parse_backbone(const std::string& name) {
-  if (name == "convnet") return Backbone::kConvNet;
-  if (name == "convnet-spatial") return Backbone::kConvNetSpatial;
-  if (name == "resnet18") return Backbone::kResNet18;
-  if (name == "resnet34") return Backbone::kResNet34;
-  throw ArgumentError("model.backbone",
-                      "Expected one of 'convnet', 'resnet18', 'resnet34' for model.backbone but received '" + name + "'");
-}
-
-const char* backbone_name(Backbone backbone) {
-  switch (backbone) {
-    case Backbone::kConvNet: return "convnet";
-    case Backbone::kConvNetSpatial: return "convnet-spatial";
-    case Backbone::kResNet18: return "resnet18";
-    case Backbone::kResNet34: return "resnet34";
-  }
-  return "?";
-}
-
-Freeze parse_freeze(const std::string& name) {
-  if (name == "none") return Freeze::kNone;
-  if (name == "backbone") return Freeze::kBackbone;
-  throw ArgumentError("freeze", "Expected 'backbone' or 'none' for freeze but received '" + name + "'");
-}
+Backbone parse_backbone(const std::string& name) { return parse_name(kBackboneNames, name, "backbone"); }
 
 BasicBlockImpl::BasicBlockImpl(int64_t in_channels, int64_t out_channels, int64_t stride) {
   conv1 = register_module("conv1", conv3x3(in_channels, out_channels, stride));
@@ -102,7 +77,7 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
 }
 
 EmbeddingNetImpl::EmbeddingNetImpl(Backbone kind, int64_t dim, int64_t in_channels) {
-  if (dim < 1) throw ArgumentError("model.dim", "Expected a positive integer for model.dim");
+  TORCH_CHECK(dim >= 1, "EmbeddingNet: dim must be at least 1, got ", dim);
   switch (kind) {
     case Backbone::kConvNet: backbone = convnet(in_channels, false, features); break;
     case Backbone::kConvNetSpatial: backbone = convnet(in_channels, true, features); break;

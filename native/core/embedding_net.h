@@ -12,17 +12,22 @@
 #include <torch/torch.h>
 
 #include "communicator.h"
+#include "names.h"
 #include "sync_batch_norm.h"
 
 namespace semihard::core {
 
 enum class Backbone { kConvNet, kConvNetSpatial, kResNet18, kResNet34 };
+inline constexpr Named<Backbone> kBackboneNames[] = {{"convnet", Backbone::kConvNet},
+                                                     {"convnet-spatial", Backbone::kConvNetSpatial},
+                                                     {"resnet18", Backbone::kResNet18},
+                                                     {"resnet34", Backbone::kResNet34}};
+// For C++ callers (native/tools); a name not in kBackboneNames fails a TORCH_CHECK.
 Backbone parse_backbone(const std::string& name);
-const char* backbone_name(Backbone backbone);
 
 // What learns: everything, or (phase 1 of the recipe) only the head and BatchNorm layers.
 enum class Freeze { kNone, kBackbone };
-Freeze parse_freeze(const std::string& name);
+inline constexpr Named<Freeze> kFreezeNames[] = {{"none", Freeze::kNone}, {"backbone", Freeze::kBackbone}};
 
 // ResNet's basic block: two 3 x 3 convolutions with BatchNorm, identity or 1 x 1 shortcut.
 struct BasicBlockImpl : torch::nn::Module {

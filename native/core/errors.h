@@ -1,7 +1,10 @@
-// Errors raised by the core. The binding maps ArgumentError (bad caller input) to a JS
-// RangeError naming `argument()`, DistributedError (a peer process failed, hung or could not
-// be reached) to a SemihardError with code ERR_SEMIHARD_DISTRIBUTED; anything else becomes a
-// SemihardError too.
+// Errors raised by the core about what only native code can see: ArgumentError for a caller's
+// data that cannot be computed on (NaN or Infinity in embeddings, distances that overflow
+// float32, a CUDA device this machine lacks), naming the C++ parameter; the binding makes it a
+// JS RangeError with that name as `argument`. DistributedError when a peer process failed,
+// hung or could not be reached (a SemihardError with code ERR_SEMIHARD_DISTRIBUTED).
+// Preconditions on arguments (shapes, ranges) are TORCH_CHECKs, in C++ words: callers in lib/
+// validate every option before it gets here, so one failing is an internal error.
 #pragma once
 
 #include <stdexcept>

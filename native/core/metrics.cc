@@ -23,13 +23,11 @@ torch::Tensor squared_distances(const torch::Tensor& queries, const torch::Tenso
 }
 
 void check_set(const torch::Tensor& x, const torch::Tensor& y, const char* name) {
-  if (x.dim() != 2 || x.scalar_type() != torch::kFloat32) {
-    throw ArgumentError(name, std::string("Expected a 2-D float32 tensor for ") + name);
-  }
-  if (x.size(0) < 1) throw ArgumentError(name, std::string("Expected at least one embedding in ") + name);
-  if (y.dim() != 1 || y.size(0) != x.size(0)) {
-    throw ArgumentError(name, std::string("Expected one label per embedding in ") + name);
-  }
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == torch::kFloat32, "evaluate_embeddings: ", name,
+              "_x must be a 2-D float32 tensor");
+  TORCH_CHECK(x.size(0) >= 1, "evaluate_embeddings: ", name, "_x has no rows");
+  TORCH_CHECK(y.dim() == 1 && y.size(0) == x.size(0), "evaluate_embeddings: ", name, "_y must hold one label per row of ",
+              name, "_x");
   if (!torch::isfinite(x).all().item<bool>()) {
     throw ArgumentError(name, std::string("Expected finite numbers in ") + name + " embeddings but found NaN or Infinity");
   }
@@ -104,11 +102,9 @@ EmbeddingMetrics evaluate_embeddings(const torch::Tensor& train_x, const torch::
                                      const torch::Tensor& valid_x, const torch::Tensor& valid_y, int64_t k) {
   check_set(train_x, train_y, "train");
   check_set(valid_x, valid_y, "valid");
-  if (train_x.size(1) != valid_x.size(1)) {
-    throw ArgumentError("valid", "Expected valid embeddings of the train embeddings' width (" +
-                                     std::to_string(train_x.size(1)) + ") but received " + std::to_string(valid_x.size(1)));
-  }
-  if (k < 1) throw ArgumentError("k", "Expected a positive integer for k");
+  TORCH_CHECK(train_x.size(1) == valid_x.size(1), "evaluate_embeddings: valid_x has ", valid_x.size(1),
+              " columns where train_x has ", train_x.size(1));
+  TORCH_CHECK(k >= 1, "evaluate_embeddings: k must be at least 1, got ", k);
   EmbeddingMetrics m;
   const torch::Tensor vy = valid_y.to(torch::kCPU, torch::kInt64).contiguous();
 

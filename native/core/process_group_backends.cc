@@ -62,7 +62,7 @@ c10::intrusive_ptr<c10d::Backend> make_collective_backend(CollectiveBackend kind
   }
 #endif
   (void)store, (void)rank, (void)world_size, (void)master_addr, (void)timeout;
-  throw DistributedError(std::string("no ") + collective_backend_name(kind) + " backend in this build");
+  throw DistributedError("no " + name_of(kCollectiveBackendNames, kind) + " backend in this build");
 }
 
 }  // namespace semihard::core

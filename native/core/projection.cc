@@ -15,9 +15,8 @@ namespace {
 constexpr int64_t kBlockElements = int64_t{1} << 24;
 
 void check_points(const torch::Tensor& x) {
-  if (x.dim() != 2 || x.scalar_type() != torch::kFloat32 || x.size(0) < 2) {
-    throw ArgumentError("embeddings", "Expected at least 2 rows of float32 embeddings");
-  }
+  TORCH_CHECK(x.dim() == 2 && x.scalar_type() == torch::kFloat32 && x.size(0) >= 2,
+              "projection: the points must be a 2-D float32 tensor of at least 2 rows");
   if (!torch::isfinite(x).all().item<bool>()) {
     throw ArgumentError("embeddings", "Expected finite numbers in embeddings but found NaN or Infinity");
   }
@@ -74,7 +73,7 @@ torch::Tensor pca_2d(const torch::Tensor& x_in) {
 
 torch::Tensor tsne_2d(const torch::Tensor& x_in, const TsneOptions& o, const std::function<void(int64_t, int64_t)>& progress) {
   check_points(x_in);
-  if (!(o.perplexity > 0)) throw ArgumentError("perplexity", "Expected a positive perplexity");
+  TORCH_CHECK(o.perplexity > 0, "tsne_2d: perplexity must be positive, got ", o.perplexity);
   torch::NoGradGuard no_grad;
   const torch::Tensor x = x_in.to(torch::kCPU).contiguous();
   const int64_t N = x.size(0);

@@ -1,16 +1,8 @@
 #include "sync_batch_norm.h"
 
 #include "collectives_autograd.h"
-#include "errors.h"
 
 namespace semihard::core {
-
-BatchNormStatistics parse_batch_norm_statistics(const std::string& name) {
-  if (name == "sync") return BatchNormStatistics::kSync;
-  if (name == "local") return BatchNormStatistics::kLocal;
-  if (name == "frozen") return BatchNormStatistics::kFrozen;
-  throw ArgumentError("batchNorm", "Expected 'sync', 'local' or 'frozen' for batchNorm but received '" + name + "'");
-}
 
 torch::Tensor SyncBatchNorm2dImpl::forward(const torch::Tensor& input) {
   if (is_training() && statistics == BatchNormStatistics::kFrozen) {

@@ -16,11 +16,13 @@
 #include <torch/torch.h>
 
 #include "communicator.h"
+#include "names.h"
 
 namespace semihard::core {
 
 enum class BatchNormStatistics { kSync, kLocal, kFrozen };
-BatchNormStatistics parse_batch_norm_statistics(const std::string& name);
+inline constexpr Named<BatchNormStatistics> kBatchNormStatisticsNames[] = {
+    {"sync", BatchNormStatistics::kSync}, {"local", BatchNormStatistics::kLocal}, {"frozen", BatchNormStatistics::kFrozen}};
 
 struct SyncBatchNorm2dImpl : torch::nn::BatchNorm2dImpl {
   explicit SyncBatchNorm2dImpl(int64_t features) : torch::nn::BatchNorm2dImpl(features) {}

@@ -27,20 +27,13 @@ void check_finite(const torch::Tensor& t, const std::string& argument) {
 }
 
 void check_labels(const torch::Tensor& labels, int64_t batch) {
-  if (labels.dim() != 1 || !(c10::isIntegralType(labels.scalar_type(), /*includeBool=*/false))) {
-    throw ArgumentError("labels", "Expected a 1-D integer tensor for labels");
-  }
-  if (labels.numel() != batch) {
-    throw ArgumentError("labels", "Expected " + std::to_string(batch) + " labels (one per row) but received " +
-                                      std::to_string(labels.numel()));
-  }
+  TORCH_CHECK(labels.dim() == 1 && c10::isIntegralType(labels.scalar_type(), /*includeBool=*/false),
+              "triplet loss: labels must be a 1-D integer tensor");
+  TORCH_CHECK(labels.numel() == batch, "triplet loss: ", batch, " rows need as many labels, got ", labels.numel());
 }
 
-void check_batch(int64_t batch, const std::string& argument) {
-  if (batch < 2) {
-    throw ArgumentError(argument, "Expected at least 2 rows in " + argument +
-                                      " (a triplet needs a pair) but received " + std::to_string(batch));
-  }
+void check_batch(int64_t batch) {
+  TORCH_CHECK(batch >= 2, "triplet loss: a batch needs at least 2 rows (a triplet needs a pair), got ", batch);
 }
 
 // The one guarantee on every result: finite inputs never give a non-finite loss or gradient.
@@ -129,15 +122,13 @@ TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torc
 
 TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                            const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end) {
-  if (embeddings.dim() != 2 || embeddings.scalar_type() != torch::kFloat32) {
-    throw ArgumentError("embeddings", "Expected a 2-D float32 tensor for embeddings");
-  }
+  TORCH_CHECK(embeddings.dim() == 2 && embeddings.scalar_type() == torch::kFloat32,
+              "triplet loss: embeddings must be a 2-D float32 tensor");
   const int64_t batch = embeddings.size(0);
-  check_batch(batch, "embeddings");
-  if (embeddings.size(1) < 1) throw ArgumentError("dim", "Expected dim >= 1");
-  if (anchor_begin < 0 || anchor_end > batch || anchor_begin > anchor_end) {
-    throw ArgumentError("anchors", "Expected anchor rows within [0, " + std::to_string(batch) + ")");
-  }
+  check_batch(batch);
+  TORCH_CHECK(embeddings.size(1) >= 1, "triplet loss: embeddings must have at least 1 column");
+  TORCH_CHECK(0 <= anchor_begin && anchor_begin <= anchor_end && anchor_end <= batch,
+              "triplet loss: the anchor rows [", anchor_begin, ", ", anchor_end, ") must lie within [0, ", batch, ")");
   check_finite(embeddings, "embeddings");
   check_labels(labels, batch);
 
@@ -183,18 +174,16 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   }
   result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
   result.grad = points_grad_to_embeddings_grad(operands, x, grad_points);
-  refuse_overflow(result.loss, result.grad, x, "embeddings", std::string(distance_name(options.distance)) + " distances", options.margin);
+  refuse_overflow(result.loss, result.grad, x, "embeddings", name_of(kDistanceNames, options.distance) + " distances", options.margin);
   return result;
 }
 
 TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distances, const torch::Tensor& labels,
                                                     const TripletOptions& options) {
-  if (distances.dim() != 2 || distances.scalar_type() != torch::kFloat32 ||
-      distances.size(0) != distances.size(1)) {
-    throw ArgumentError("distances", "Expected a square B x B float32 matrix for distances");
-  }
+  TORCH_CHECK(distances.dim() == 2 && distances.scalar_type() == torch::kFloat32 && distances.size(0) == distances.size(1),
+              "triplet loss: distances must be a square B x B float32 matrix");
   const int64_t batch = distances.size(0);
-  check_batch(batch, "distances");
+  check_batch(batch);
   check_finite(distances, "distances");
   check_labels(labels, batch);
 
@@ -246,16 +235,6 @@ torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch
                                     Distance distance) {
   TripletOptions options;
   options.margin = margin;
-  options.distance = distance;
-  return triplet_loss(embeddings, labels, options);
-}
-
-torch::Tensor triplet_hard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,
-                                bool soft, Distance distance) {
-  TripletOptions options;
-  options.kind = TripletKind::kHard;
-  options.margin = margin;
-  options.soft = soft;
   options.distance = distance;
   return triplet_loss(embeddings, labels, options);
 }

@@ -8,10 +8,12 @@
 #include <torch/types.h>
 
 #include "distances.h"
+#include "names.h"
 
 namespace semihard::core {
 
 enum class TripletKind { kSemiHard, kHard };
+inline constexpr Named<TripletKind> kTripletKindNames[] = {{"semihard", TripletKind::kSemiHard}, {"hard", TripletKind::kHard}};
 
 struct TripletOptions {
   TripletKind kind = TripletKind::kSemiHard;
@@ -51,8 +53,6 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
 // Autograd forms for training: a 0-dim loss whose backward is the gradient computed above.
 torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                     float margin = 1.0f, Distance distance = Distance::kL2);
-torch::Tensor triplet_hard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
-                                float margin = 1.0f, bool soft = false, Distance distance = Distance::kL2);
 torch::Tensor triplet_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
                            const TripletOptions& options);
 torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
