@@ -110,6 +110,15 @@ export interface NativeLrFindResult {
   diverged: boolean;
 }
 
+/** Fully defaulted (lib/lr-find.ts fills them): indices.length is a multiple of batchSize; 0 < startLr < endLr. */
+export interface NativeLrFindOptions {
+  indices: Int32Array;
+  batchSize: number;
+  freeze: NativeFreeze;
+  startLr: number;
+  endLr: number;
+}
+
 /** native/binding/trainer_binding.cc: one job at a time (else an ERR_SEMIHARD_BUSY error). */
 export interface NativeTrainer {
   setData(
@@ -131,7 +140,7 @@ export interface NativeTrainer {
   /** restoreOptimizer (default true): also the optimiser state and schedule position of the current phase. */
   loadState(state: Uint8Array, restoreOptimizer?: boolean): Promise<void>;
   /** The learning-rate range test over `indices` (steps × batchSize); the trainer is left as it was. */
-  lrFind(indices: Int32Array, batchSize: number, freeze: NativeFreeze, startLr: number, endLr: number): Promise<NativeLrFindResult>;
+  lrFind(options: NativeLrFindOptions): Promise<NativeLrFindResult>;
   /**
    * Joins a group of training processes (all ranks call it; resolves when all have joined) and
    * takes rank 0's weights. Then every rank calls run/computeGradients with the same global
@@ -167,19 +176,36 @@ export interface NativeMetrics {
   perClass: { label: number; knnAccuracy: number; count: number }[];
 }
 
+/** Row-major count × dim embeddings and one label per row. */
+export interface NativeEmbeddingSet {
+  embeddings: Float32Array;
+  labels: NativeLabels;
+}
+
+/** Fully defaulted (lib/evaluate.ts fills them). */
+export interface NativeEvaluateOptions {
+  train: NativeEmbeddingSet;
+  valid: NativeEmbeddingSet;
+  dim: number;
+  k: number;
+  device: NativeDevice;
+}
+
+/** Fully defaulted (lib/augment.ts fills them): images are count × height × width, Uint8Array 0..255 or Float32Array 0..1. */
+export interface NativeAugmentOptions {
+  images: Uint8Array | Float32Array;
+  count: number;
+  height: number;
+  width: number;
+  affine: NativeAffine;
+  seed: number;
+}
+
 export interface NativeBinding {
   Trainer: new (options: NativeTrainerOptions) => NativeTrainer;
   /** The network of `options` with the weights, buffers and normalisation of a trainer's saveState() bytes (nothing else of them). */
   createEmbedder(options: NativeEmbedderOptions, state: Uint8Array): Promise<NativeEmbedder>;
-  evaluateEmbeddings(
-    trainX: Float32Array,
-    trainY: NativeLabels,
-    validX: Float32Array,
-    validY: NativeLabels,
-    dim: number,
-    k: number,
-    device: NativeDevice,
-  ): Promise<NativeMetrics>;
+  evaluateEmbeddings(options: NativeEvaluateOptions): Promise<NativeMetrics>;
   /** N × 2, row-major. */
   projectEmbeddings(
     x: Float32Array,
@@ -201,7 +227,7 @@ export interface NativeBinding {
     options: NativeLossOptions,
   ): Promise<NativeLossResult>;
   /** One random affine transform per image (generator seeded with `seed`), on a worker; pixels 0..1 out. */
-  augmentImages(images: Uint8Array | Float32Array, count: number, height: number, width: number, affine: NativeAffine, seed: number): Promise<Float32Array>;
+  augmentImages(options: NativeAugmentOptions): Promise<Float32Array>;
   info(): NativeInfo;
   setNumThreads(threads: number): void;
   /** Tests only: lrFind's suggestion for a given smoothed curve (both arrays of one length). */

@@ -59,5 +59,12 @@ export async function augmentImages(images: Uint8Array | Float32Array, options: 
     throw rangeErrorWithMessage('images', `Expected images.length to be a positive multiple of height × width (${h * w}) but received ${images.length}`);
   }
   const affine = resolveAugment(ranges, 'options') as Required<AugmentConfig>;
-  return binding.augmentImages(images, images.length / (h * w), h, w, affine, nonNegativeInteger(seed, 'options.seed', 0));
+  return binding.augmentImages({
+    images,
+    count: images.length / (h * w),
+    height: h,
+    width: w,
+    affine,
+    seed: nonNegativeInteger(seed, 'options.seed', 0),
+  });
 }

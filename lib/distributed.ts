@@ -36,9 +36,9 @@ export interface ResolvedDistributed {
   connectTimeoutMs: number;
 }
 
-export const DEFAULT_MASTER_PORT = 29500;
-export const DEFAULT_TIMEOUT_MS = 60_000;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 300_000;
+const DEFAULT_MASTER_PORT = 29500;
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 300_000;
 
 const KEYS = ['rank', 'worldSize', 'masterAddr', 'masterPort', 'backend', 'localRank', 'timeoutMs', 'connectTimeoutMs'] as const;
 

@@ -70,5 +70,11 @@ export async function evaluate(sets: { train: EmbeddingSet; valid: EmbeddingSet 
   checkKnownKeys(o, ['k', 'device'], 'options');
   const k = o.k === undefined ? DEFAULT_KNN_K : positiveInteger(o.k, 'options.k');
   const device = oneOf(o.device, 'options.device', DEVICES, 'auto');
-  return binding.evaluateEmbeddings(train.embeddings, train.labels, valid.embeddings, valid.labels, train.dim, k, device);
+  return binding.evaluateEmbeddings({
+    train: { embeddings: train.embeddings, labels: train.labels },
+    valid: { embeddings: valid.embeddings, labels: valid.labels },
+    dim: train.dim,
+    k,
+    device,
+  });
 }

@@ -71,7 +71,7 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
     indices.set(p.subarray(0, take), filled);
     filled += take;
   }
-  const r = await trainer.lrFind(indices, batchSize, phaseFreeze, start, end);
+  const r = await trainer.lrFind({ indices, batchSize, freeze: phaseFreeze, startLr: start, endLr: end });
   const result: LrFindResult = {
     lrs: Array.from(r.lrs),
     losses: Array.from(r.losses),

@@ -98,19 +98,29 @@ describe('augmentImages', () => {
     expect(maxAbsDiff(Array.from(await augmentImages(f, { height: H, width: W, seed: 2 })), Array.from(await augmentImages(digits, { height: H, width: W, seed: 2 })))).toBeLessThanOrEqual(4 * U32);
   });
 
-  it('the native layer refuses ranges the TypeScript layer would have caught', () => {
-    const call = () => binding.augmentImages(digits, N, H, W, { ...still, rotation: 200 }, 0);
-    expect(call).toThrow(RangeError);
-    expect(call).toThrow(/affine\.rotation/);
-    const fractionalSeed = () => binding.augmentImages(digits, N, H, W, still, 1.5);
-    expect(fractionalSeed).toThrow(RangeError);
-    expect(fractionalSeed).toThrow(/seed/);
+  it('the user-facing ranges are lib/augment.ts\'s alone; the native layer only guards its own preconditions', async () => {
+    const raw = (affine: typeof still, seed = 0) => binding.augmentImages({ images: digits, count: N, height: H, width: W, affine, seed });
+    // scale 0.95 is a valid transform (scales 0.05..1.95) but outside what users may ask for:
+    // refused by the API with its message, computed by the raw addon.
+    await expect(augmentImages(digits, { height: H, width: W, ...still, scale: 0.95 })).rejects.toMatchObject({
+      name: 'RangeError',
+      argument: 'options.scale',
+      message: 'Expected a number from 0 to 0.9 for options.scale but received 0.95 of type number',
+    });
+    expect(await raw({ ...still, scale: 0.95 })).toHaveLength(digits.length);
+    // Past the core's preconditions the raw addon fails a TORCH_CHECK: an internal error in the
+    // core's words, not an argument error naming a user option (lib/ would have caught it).
+    const internal = (field: RegExp) => expect.objectContaining({ name: 'SemihardError', code: 'ERR_SEMIHARD_TORCH', message: expect.stringMatching(field) });
+    await expect(raw({ ...still, rotation: 200 })).rejects.toEqual(internal(/max_rotation_degrees must be within \[0, 180\], got 200/));
+    await expect(raw({ ...still, translate: -0.5 })).rejects.toEqual(internal(/max_translation/));
     const trainer = () => createTrainer({
       backbone: 'convnet', dim: 8, lossKind: 'semihard', margin: 1, soft: false, distance: 'L2', weightDecay: 0, gradClip: 0,
       augment: true, affine: { ...still, scale: 1.5 }, device: 'cpu', seed: 0,
     });
-    expect(trainer).toThrow(RangeError);
-    expect(trainer).toThrow(/affine\.scale/);
+    expect(trainer).toThrow(internal(/min_scale <= 1 <= max_scale, got min_scale -0\.5/));
+    // What protects the conversion stays the binding's: a seed must be an integer.
+    expect(() => raw(still, 1.5)).toThrow(expect.objectContaining({ name: 'RangeError', argument: 'options.seed' }));
+    expect(() => raw({ ...still, flip: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ name: 'TypeError', argument: 'options.affine.flip' }));
   });
 
   const bad: [string, 'TypeError' | 'RangeError', () => unknown, RegExp][] = [

@@ -78,9 +78,9 @@ describe('lrFind()', () => {
       await t.run('train', indices.subarray(0, 64), 32);
     }
     const before = a.getParameter('head.weight');
-    await a.lrFind(indices, 32, 'backbone', 1e-6, 1);
+    await a.lrFind({ indices, batchSize: 32, freeze: 'backbone', startLr: 1e-6, endLr: 1 });
     // Also after a run that blew the network up (rates to 1e30 over 8 steps: see below).
-    expect((await a.lrFind(indices, 16, 'none', 1e-3, 1e30)).diverged).toBe(true);
+    expect((await a.lrFind({ indices, batchSize: 16, freeze: 'none', startLr: 1e-3, endLr: 1e30 })).diverged).toBe(true);
     expect(a.getParameter('head.weight')).toEqual(before);
     expect(a.parameterInfo().every((p) => p.requiresGrad)).toBe(true); // the 'none' phase again
     const ra = await a.run('train', indices.subarray(64), 32);

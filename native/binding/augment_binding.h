@@ -8,7 +8,8 @@
 
 namespace semihard::binding {
 
-// { rotation, scale, translate, flip } -> the core's ranges (scale s: 1 - s .. 1 + s).
+// { rotation, scale, translate, flip } -> the core's ranges (scale s: 1 - s .. 1 + s); the
+// core checks them where it draws transforms (core::check_affine_range).
 core::AffineRange affine_range(Napi::Env env, const Napi::Value& value, const std::string& argument);
 
 void register_augment_functions(Napi::Env env, Napi::Object exports);

@@ -3,63 +3,67 @@
 #include <cmath>
 #include <cstring>
 
-#include "../core/errors.h"
-#include "errors.h"
-
 namespace semihard::binding {
 namespace {
 
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
+
 template <typename T>
 torch::Tensor copy_typed_array(const Napi::TypedArrayOf<T>& array, torch::ScalarType dtype) {
-  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "unexpected element size");
+  static_assert(sizeof(T) == 1 || sizeof(T) == 4 || sizeof(T) == 8, "unexpected element size");
   const auto length = static_cast<int64_t>(array.ElementLength());
   torch::Tensor out = torch::empty({length}, torch::TensorOptions().dtype(dtype));
   if (length > 0) std::memcpy(out.data_ptr(), array.Data(), static_cast<size_t>(length) * sizeof(T));
   return out;
 }
 
+bool is_typed_array(const Napi::Value& value, napi_typedarray_type type) {
+  return value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == type;
+}
+
+std::string field(const std::string& path, const char* name) { return path + "." + name; }
+
 }  // namespace
 
 torch::Tensor float32_array_to_tensor(Napi::Env env, const Napi::Value& value, const std::string& argument) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw type_error(env, argument, "a Float32Array");
-  }
+  if (!is_typed_array(value, napi_float32_array)) throw type_error(env, argument, "a Float32Array");
   return copy_typed_array(value.As<Napi::Float32Array>(), torch::kFloat32);
 }
 
 torch::Tensor labels_to_tensor(Napi::Env env, const Napi::Value& value, const std::string& argument) {
-  if (value.IsTypedArray()) {
-    const napi_typedarray_type type = value.As<Napi::TypedArray>().TypedArrayType();
-    if (type == napi_int32_array) return copy_typed_array(value.As<Napi::Int32Array>(), torch::kInt32);
-    if (type == napi_bigint64_array) return copy_typed_array(value.As<Napi::BigInt64Array>(), torch::kInt64);
-  }
+  if (is_typed_array(value, napi_int32_array)) return copy_typed_array(value.As<Napi::Int32Array>(), torch::kInt32);
+  if (is_typed_array(value, napi_bigint64_array)) return copy_typed_array(value.As<Napi::BigInt64Array>(), torch::kInt64);
   throw type_error(env, argument, "an Int32Array or BigInt64Array");
 }
 
 torch::Tensor uint8_array_to_tensor(Napi::Env env, const Napi::Value& value, const std::string& argument) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw type_error(env, argument, "a Uint8Array");
+  if (!is_typed_array(value, napi_uint8_array)) throw type_error(env, argument, "a Uint8Array");
+  return copy_typed_array(value.As<Napi::Uint8Array>(), torch::kUInt8);
+}
+
+torch::Tensor rows_to_tensor(Napi::Env env, const Napi::Value& value, int64_t dim, const std::string& argument) {
+  torch::Tensor flat = float32_array_to_tensor(env, value, argument);
+  if (flat.numel() % dim != 0) {
+    throw range_error(env, argument, "Expected " + argument + ".length (" + std::to_string(flat.numel()) +
+                                         ") to be a multiple of dim (" + std::to_string(dim) + ")");
   }
-  const Napi::Uint8Array array = value.As<Napi::Uint8Array>();
-  torch::Tensor out = torch::empty({static_cast<int64_t>(array.ElementLength())}, torch::kUInt8);
-  if (array.ElementLength() > 0) std::memcpy(out.data_ptr(), array.Data(), array.ElementLength());
-  return out;
+  return flat.view({flat.numel() / dim, dim});
 }
 
 torch::Tensor images_to_tensor(Napi::Env env, const Napi::Value& value, int64_t count, int64_t height, int64_t width,
                                const std::string& argument) {
   torch::Tensor flat;
-  if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+  if (is_typed_array(value, napi_float32_array)) {
     flat = float32_array_to_tensor(env, value, argument);
-  } else if (value.IsTypedArray() && value.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+  } else if (is_typed_array(value, napi_uint8_array)) {
     flat = uint8_array_to_tensor(env, value, argument);
   } else {
     throw type_error(env, argument, "a Uint8Array or Float32Array");
   }
   if (flat.numel() != count * height * width) {
-    throw core::ArgumentError(argument, "Expected " + argument + ".length to be count x height x width (" +
-                                            std::to_string(count * height * width) + ") but received " +
-                                            std::to_string(flat.numel()));
+    throw range_error(env, argument, "Expected " + argument + ".length to be count x height x width (" +
+                                         std::to_string(count * height * width) + ") but received " +
+                                         std::to_string(flat.numel()));
   }
   return flat.view({count, height, width});
 }
@@ -74,37 +78,46 @@ Napi::Float32Array tensor_to_float32_array(Napi::Env env, const torch::Tensor& t
 int64_t positive_integer(Napi::Env env, const Napi::Value& value, const std::string& argument) {
   if (!value.IsNumber()) throw type_error(env, argument, "a positive integer");
   const double v = value.As<Napi::Number>().DoubleValue();
-  if (!(v >= 1 && v <= 9007199254740991.0 && std::floor(v) == v)) {
-    Napi::Error e = Napi::RangeError::New(env, "Expected a positive integer for " + argument);
-    e.Set("argument", Napi::String::New(env, argument));
-    throw e;
+  if (!(v >= 1 && v <= kMaxSafeInteger && std::floor(v) == v)) {
+    throw range_error(env, argument, "Expected a positive integer for " + argument);
   }
   return static_cast<int64_t>(v);
 }
 
-std::string string_option(Napi::Env env, const Napi::Object& options, const char* name) {
-  Napi::Value v = options.Get(name);
-  if (!v.IsString()) throw type_error(env, std::string("options.") + name, "a string");
+Napi::Object object_arg(Napi::Env env, const Napi::Value& value, const std::string& argument) {
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray()) throw type_error(env, argument, "an object");
+  return value.As<Napi::Object>();
+}
+
+bool has_option(const Napi::Object& options, const char* name) { return !options.Get(name).IsUndefined(); }
+
+std::string string_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path) {
+  const Napi::Value v = options.Get(name);
+  if (!v.IsString()) throw type_error(env, field(path, name), "a string");
   return v.As<Napi::String>().Utf8Value();
 }
 
-double number_option(Napi::Env env, const Napi::Object& options, const char* name) {
-  Napi::Value v = options.Get(name);
-  if (!v.IsNumber()) throw type_error(env, std::string("options.") + name, "a number");
+double number_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path) {
+  const Napi::Value v = options.Get(name);
+  if (!v.IsNumber()) throw type_error(env, field(path, name), "a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 
-int64_t integer_option(Napi::Env env, const Napi::Object& options, const char* name) {
-  const double v = number_option(env, options, name);
-  if (!(std::floor(v) == v && std::abs(v) <= 9007199254740991.0)) {
-    throw core::ArgumentError(std::string("options.") + name, std::string("Expected an integer for options.") + name);
+int64_t integer_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path) {
+  const double v = number_option(env, options, name, path);
+  if (!(std::floor(v) == v && std::abs(v) <= kMaxSafeInteger)) {
+    throw range_error(env, field(path, name), "Expected an integer for " + field(path, name));
   }
   return static_cast<int64_t>(v);
 }
 
-bool boolean_option(Napi::Env env, const Napi::Object& options, const char* name) {
-  Napi::Value v = options.Get(name);
-  if (!v.IsBoolean()) throw type_error(env, std::string("options.") + name, "a boolean");
+int64_t positive_integer_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path) {
+  return positive_integer(env, options.Get(name), field(path, name));
+}
+
+bool boolean_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path) {
+  const Napi::Value v = options.Get(name);
+  if (!v.IsBoolean()) throw type_error(env, field(path, name), "a boolean");
   return v.As<Napi::Boolean>().Value();
 }
 

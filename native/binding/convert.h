@@ -1,4 +1,8 @@
-// Typed arrays <-> tensors. Inputs are copied on the JS thread (a worker never touches JS
+// JS values -> C++ values, and tensors -> typed arrays. These are the binding's only checks,
+// one family: the kind of a value (TypeError), a typed array's length against the shape it is
+// given and a name against its enumeration's table (RangeError), all built by errors.h. What a
+// value may be for the user (ranges, defaults) is lib/'s to check; the core's preconditions
+// are its own TORCH_CHECKs. Inputs are copied on the JS thread (a worker never touches JS
 // memory); outputs are copied into V8-owned typed arrays.
 #pragma once
 
@@ -8,25 +12,58 @@
 
 #include <torch/types.h>
 
+#include "../core/names.h"
+#include "errors.h"
+
 namespace semihard::binding {
 
-// One row per JS typed-array kind this addon accepts; mirrored by lib/dtypes.ts.
+// One row per JS typed-array kind this addon accepts; binding.d.ts types them on the JS side
+// (NativeLabels for the labels).
 //   Float32Array  <-> torch::kFloat32
-//   Int32Array    <-> torch::kInt32   (labels)
-//   BigInt64Array <-> torch::kInt64   (labels)
+//   Int32Array    <-> torch::kInt32   (labels, indices)
+//   BigInt64Array <-> torch::kInt64   (labels, indices)
+//   Uint8Array    <-> torch::kUInt8   (images, 0..255)
 torch::Tensor float32_array_to_tensor(Napi::Env env, const Napi::Value& value, const std::string& argument);
 torch::Tensor labels_to_tensor(Napi::Env env, const Napi::Value& value, const std::string& argument);
-//   Uint8Array    <-> torch::kUInt8   (images, 0..255)
 torch::Tensor uint8_array_to_tensor(Napi::Env env, const Napi::Value& value, const std::string& argument);
+// A Float32Array as rows x dim: its length must be a multiple of dim.
+torch::Tensor rows_to_tensor(Napi::Env env, const Napi::Value& value, int64_t dim, const std::string& argument);
 // Images as N x H x W: a Uint8Array (0..255) or a Float32Array (0..1) of count * height * width.
 torch::Tensor images_to_tensor(Napi::Env env, const Napi::Value& value, int64_t count, int64_t height, int64_t width,
                                const std::string& argument);
 Napi::Float32Array tensor_to_float32_array(Napi::Env env, const torch::Tensor& tensor);
 
+// A size the binding shapes memory with (a dimension, a count, a batch): a safe integer >= 1.
 int64_t positive_integer(Napi::Env env, const Napi::Value& value, const std::string& argument);
-std::string string_option(Napi::Env env, const Napi::Object& options, const char* name);
-double number_option(Napi::Env env, const Napi::Object& options, const char* name);
-bool boolean_option(Napi::Env env, const Napi::Object& options, const char* name);
-int64_t integer_option(Napi::Env env, const Napi::Object& options, const char* name);
+Napi::Object object_arg(Napi::Env env, const Napi::Value& value, const std::string& argument);
+
+// Fields of an options object, named `<path>.<name>` in errors. A field must be present
+// unless the caller asks `has` first.
+bool has_option(const Napi::Object& options, const char* name);
+std::string string_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path = "options");
+double number_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path = "options");
+bool boolean_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path = "options");
+// A number with an integral value that int64_t holds exactly.
+int64_t integer_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path = "options");
+int64_t positive_integer_option(Napi::Env env, const Napi::Object& options, const char* name,
+                                const std::string& path = "options");
+
+// A name of the core's enumeration `table` (core/names.h): a string other than those is a
+// RangeError, never a default.
+template <typename E, std::size_t N>
+E enum_arg(Napi::Env env, const Napi::Value& value, const std::string& argument, const core::Named<E> (&table)[N]) {
+  const std::string expected = "one of " + core::quoted_names(table);
+  if (!value.IsString()) throw type_error(env, argument, expected);
+  const std::string name = value.As<Napi::String>().Utf8Value();
+  const std::optional<E> parsed = core::find_name(table, name);
+  if (!parsed) throw range_error(env, argument, "Expected " + expected + " for " + argument + " but received '" + name + "'");
+  return *parsed;
+}
+
+template <typename E, std::size_t N>
+E enum_option(Napi::Env env, const Napi::Object& options, const char* name, const core::Named<E> (&table)[N],
+              const std::string& path = "options") {
+  return enum_arg(env, options.Get(name), path + "." + name, table);
+}
 
 }  // namespace semihard::binding

@@ -30,13 +30,18 @@ CapturedError capture_current_exception() {
   return out;
 }
 
+namespace {
+
+Napi::Error argument_error(Napi::Error error, Napi::Env env, const std::string& argument) {
+  error.Set("argument", Napi::String::New(env, argument));
+  error.Set("code", Napi::String::New(env, "ERR_SEMIHARD_ARGUMENT"));
+  return error;
+}
+
+}  // namespace
+
 Napi::Error to_js_error(Napi::Env env, const CapturedError& error) {
-  if (error.kind == CapturedError::Kind::kRange) {
-    Napi::Error e = Napi::RangeError::New(env, error.message);
-    e.Set("argument", Napi::String::New(env, error.argument));
-    e.Set("code", Napi::String::New(env, "ERR_SEMIHARD_ARGUMENT"));
-    return e;
-  }
+  if (error.kind == CapturedError::Kind::kRange) return range_error(env, error.argument, error.message);
   Napi::Error e = Napi::Error::New(env, error.message);
   const char* code = error.kind == CapturedError::Kind::kTorch         ? "ERR_SEMIHARD_TORCH"
                      : error.kind == CapturedError::Kind::kDistributed ? "ERR_SEMIHARD_DISTRIBUTED"
@@ -46,10 +51,11 @@ Napi::Error to_js_error(Napi::Env env, const CapturedError& error) {
 }
 
 Napi::Error type_error(Napi::Env env, const std::string& argument, const std::string& expected) {
-  Napi::Error e = Napi::TypeError::New(env, "Expected " + expected + " for " + argument);
-  e.Set("argument", Napi::String::New(env, argument));
-  e.Set("code", Napi::String::New(env, "ERR_SEMIHARD_ARGUMENT"));
-  return e;
+  return argument_error(Napi::TypeError::New(env, "Expected " + expected + " for " + argument), env, argument);
+}
+
+Napi::Error range_error(Napi::Env env, const std::string& argument, const std::string& message) {
+  return argument_error(Napi::RangeError::New(env, message), env, argument);
 }
 
 }  // namespace semihard::binding

@@ -24,7 +24,12 @@ CapturedError capture_current_exception();
 // process failed or could not be reached, 'ERR_SEMIHARD_NATIVE' otherwise.
 Napi::Error to_js_error(Napi::Env env, const CapturedError& error);
 
+// The binding's own argument errors, thrown on the JS thread (convert.h's guards build them):
+// a TypeError "Expected <expected> for <argument>" for a value of the wrong kind or a missing
+// field, a RangeError with the whole message for a length that does not fit its shape or a
+// name outside its enumeration. Both carry .argument and code 'ERR_SEMIHARD_ARGUMENT'.
 Napi::Error type_error(Napi::Env env, const std::string& argument, const std::string& expected);
+Napi::Error range_error(Napi::Env env, const std::string& argument, const std::string& message);
 
 template <typename Fn>
 Napi::Value guarded(Napi::Env env, Fn&& fn) {

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "../core/device.h"
-#include "../core/errors.h"
 #include "../core/metrics.h"
 #include "../core/projection.h"
 #include "convert.h"
@@ -14,30 +13,32 @@
 namespace semihard::binding {
 namespace {
 
-torch::Tensor embeddings_arg(Napi::Env env, const Napi::Value& value, int64_t dim, const std::string& name) {
-  torch::Tensor x = float32_array_to_tensor(env, value, name);
-  if (x.numel() % dim != 0) {
-    throw core::ArgumentError(name, "Expected " + name + ".length to be a multiple of dim (" + std::to_string(dim) + ")");
-  }
-  return x.view({x.numel() / dim, dim});
-}
+enum class Method { kPca, kTsne };
+constexpr core::Named<Method> kMethodNames[] = {{"pca", Method::kPca}, {"tsne", Method::kTsne}};
 
-// evaluateEmbeddings(trainX, trainY, validX, validY, dim, k, device) -> Promise<metrics>
+// evaluateEmbeddings({ train: { embeddings, labels }, valid: { embeddings, labels }, dim, k, device })
+// -> Promise<metrics>
 Napi::Value evaluate_embeddings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    const int64_t dim = positive_integer(env, info[4], "dim");
-    const int64_t k = positive_integer(env, info[5], "k");
-    if (!info[6].IsString()) throw type_error(env, "device", "a string");
-    const torch::Device device = core::resolve_device(info[6].As<Napi::String>().Utf8Value());
-    auto train_x = std::make_shared<torch::Tensor>(embeddings_arg(env, info[0], dim, "train.embeddings"));
-    auto train_y = std::make_shared<torch::Tensor>(labels_to_tensor(env, info[1], "train.labels"));
-    auto valid_x = std::make_shared<torch::Tensor>(embeddings_arg(env, info[2], dim, "valid.embeddings"));
-    auto valid_y = std::make_shared<torch::Tensor>(labels_to_tensor(env, info[3], "valid.labels"));
+    const Napi::Object o = object_arg(env, info[0], "options");
+    const int64_t dim = positive_integer_option(env, o, "dim");
+    const int64_t k = integer_option(env, o, "k");
+    const torch::Device device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames));
+    auto set = [&](const char* name) {
+      const std::string path = std::string("options.") + name;
+      const Napi::Object s = object_arg(env, o.Get(name), path);
+      return std::make_pair(rows_to_tensor(env, s.Get("embeddings"), dim, path + ".embeddings"),
+                            labels_to_tensor(env, s.Get("labels"), path + ".labels"));
+    };
+    auto train = std::make_shared<std::pair<torch::Tensor, torch::Tensor>>(set("train"));
+    auto valid = std::make_shared<std::pair<torch::Tensor, torch::Tensor>>(set("valid"));
     auto out = std::make_shared<core::EmbeddingMetrics>();
     return TaskWorker::queue(
         env, "semihard:evaluate",
-        [=] { *out = core::evaluate_embeddings(train_x->to(device), *train_y, valid_x->to(device), *valid_y, k); },
+        [=] {
+          *out = core::evaluate_embeddings(train->first.to(device), train->second, valid->first.to(device), valid->second, k);
+        },
         [out](Napi::Env e) -> Napi::Value {
           Napi::Object o = Napi::Object::New(e);
           o.Set("knnAccuracy", out->knn_accuracy);
@@ -60,25 +61,22 @@ Napi::Value evaluate_embeddings(const Napi::CallbackInfo& info) {
   });
 }
 
-// projectEmbeddings(x, dim, method 'pca' | 'tsne', { perplexity, iterations }) -> Promise<Float32Array (N x 2)>
+// projectEmbeddings(x, dim, method 'pca' | 'tsne', { perplexity?, iterations? }) -> Promise<Float32Array (N x 2)>
 Napi::Value project_embeddings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    const int64_t dim = positive_integer(env, info[1], "dim");
-    auto x = std::make_shared<torch::Tensor>(embeddings_arg(env, info[0], dim, "embeddings"));
-    if (!info[2].IsString()) throw type_error(env, "method", "'pca' or 'tsne'");
-    const std::string method = info[2].As<Napi::String>().Utf8Value();
-    if (method != "pca" && method != "tsne") throw core::ArgumentError("method", "Expected 'pca' or 'tsne' for method");
+    auto x = std::make_shared<torch::Tensor>(rows_to_tensor(env, info[0], positive_integer(env, info[1], "dim"), "embeddings"));
+    const Method method = enum_arg(env, info[2], "method", kMethodNames);
     core::TsneOptions options;
-    if (info[3].IsObject()) {
-      const Napi::Object o = info[3].As<Napi::Object>();
-      if (o.Has("perplexity")) options.perplexity = number_option(env, o, "perplexity");
-      if (o.Has("iterations")) options.iterations = integer_option(env, o, "iterations");
+    if (!info[3].IsUndefined()) {
+      const Napi::Object o = object_arg(env, info[3], "options");
+      if (has_option(o, "perplexity")) options.perplexity = number_option(env, o, "perplexity");
+      if (has_option(o, "iterations")) options.iterations = integer_option(env, o, "iterations");
     }
     auto out = std::make_shared<torch::Tensor>();
     return TaskWorker::queue(
         env, "semihard:project",
-        [=] { *out = method == "pca" ? core::pca_2d(*x) : core::tsne_2d(*x, options); },
+        [=] { *out = method == Method::kPca ? core::pca_2d(*x) : core::tsne_2d(*x, options); },
         [out](Napi::Env e) -> Napi::Value { return tensor_to_float32_array(e, *out); });
   });
 }

@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "../core/device.h"
-#include "../core/errors.h"
 #include "../core/triplet_loss.h"
 #include "convert.h"
 #include "errors.h"
@@ -39,42 +38,29 @@ struct LossJob {
 };
 
 core::TripletOptions parse_options(Napi::Env env, const Napi::Value& value, torch::Device& device) {
-  if (!value.IsObject()) throw type_error(env, "options", "an object");
-  const Napi::Object o = value.As<Napi::Object>();
+  const Napi::Object o = object_arg(env, value, "options");
   core::TripletOptions options;
-  const std::string kind = string_option(env, o, "kind");
-  if (kind == "semihard") {
-    options.kind = core::TripletKind::kSemiHard;
-  } else if (kind == "hard") {
-    options.kind = core::TripletKind::kHard;
-  } else {
-    throw core::ArgumentError("options.kind", "Expected 'semihard' or 'hard' for options.kind but received '" +
-                                                  kind + "'");
-  }
+  options.kind = enum_option(env, o, "kind", core::kTripletKindNames);
   options.margin = static_cast<float>(number_option(env, o, "margin"));
   options.soft = boolean_option(env, o, "soft");
-  options.distance = core::parse_distance(string_option(env, o, "distance"));
-  device = core::resolve_device(string_option(env, o, "device"));
+  options.distance = enum_option(env, o, "distance", core::kDistanceNames);
+  device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames));
   // Optional testing hook: run the hard loss's tensor-operation miner (CUDA's) on any device.
-  if (o.Has("tensorMining")) options.tensor_mining = boolean_option(env, o, "tensorMining");
+  if (has_option(o, "tensorMining")) options.tensor_mining = boolean_option(env, o, "tensorMining");
   return options;
 }
 
+// tripletLoss(embeddings, dim, labels, options): embeddings are B x dim.
 LossJob parse_embeddings_job(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   LossJob job;
-  job.input = float32_array_to_tensor(env, info[0], "embeddings");
-  const int64_t dim = positive_integer(env, info[1], "dim");
-  if (job.input.numel() % dim != 0) {
-    throw core::ArgumentError("embeddings", "Expected embeddings.length (" + std::to_string(job.input.numel()) +
-                                                ") to be a multiple of dim (" + std::to_string(dim) + ")");
-  }
-  job.input = job.input.view({job.input.numel() / dim, dim});
+  job.input = rows_to_tensor(env, info[0], positive_integer(env, info[1], "dim"), "embeddings");
   job.labels = labels_to_tensor(env, info[2], "labels");
   job.options = parse_options(env, info[3], job.device);
   return job;
 }
 
+// tripletLossFromDistances(distances, labels, options): distances are B x B, B = labels.length.
 LossJob parse_distances_job(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   LossJob job;
@@ -83,9 +69,9 @@ LossJob parse_distances_job(const Napi::CallbackInfo& info) {
   job.labels = labels_to_tensor(env, info[1], "labels");
   const int64_t batch = job.labels.numel();
   if (job.input.numel() != batch * batch) {
-    throw core::ArgumentError("distances", "Expected distances.length to be labels.length squared (" +
-                                               std::to_string(batch * batch) + ") but received " +
-                                               std::to_string(job.input.numel()));
+    throw range_error(env, "distances", "Expected distances.length to be labels.length squared (" +
+                                            std::to_string(batch * batch) + ") but received " +
+                                            std::to_string(job.input.numel()));
   }
   job.input = job.input.view({batch, batch});
   job.options = parse_options(env, info[2], job.device);

@@ -5,10 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <torch/cuda.h>
-
 #include "../core/device.h"
-#include "../core/errors.h"
 #include "../core/lr_finder.h"
 #include "../core/trainer.h"
 #include "augment_binding.h"
@@ -18,6 +15,20 @@
 
 namespace semihard::binding {
 namespace {
+
+enum class RunMode { kTrain, kValid };
+constexpr core::Named<RunMode> kRunModeNames[] = {{"train", RunMode::kTrain}, {"valid", RunMode::kValid}};
+
+// Indices (an Int32Array or BigInt64Array) as steps x batch rows: the length must be a
+// multiple of batch.
+torch::Tensor batches_arg(Napi::Env env, const Napi::Value& value, int64_t batch, const std::string& argument) {
+  const torch::Tensor indices = labels_to_tensor(env, value, argument).to(torch::kInt64);
+  if (indices.numel() % batch != 0) {
+    throw range_error(env, argument, "Expected " + argument + ".length (" + std::to_string(indices.numel()) +
+                                         ") to be a multiple of the batch size (" + std::to_string(batch) + ")");
+  }
+  return indices.view({-1, batch});
+}
 
 struct StepReport {
   int64_t index;
@@ -53,30 +64,21 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
     Napi::Env env = info.Env();
     guarded(env, [&]() -> Napi::Value {
-      if (!info[0].IsObject()) throw type_error(env, "options", "an object");
-      const Napi::Object o = info[0].As<Napi::Object>();
+      const Napi::Object o = object_arg(env, info[0], "options");
       core::TrainerOptions options;
-      options.backbone = core::parse_backbone(string_option(env, o, "backbone"));
+      options.backbone = enum_option(env, o, "backbone", core::kBackboneNames);
       options.dim = integer_option(env, o, "dim");
-      if (!o.Get("batchNorm").IsUndefined()) options.batch_norm = core::parse_batch_norm_statistics(string_option(env, o, "batchNorm"));
-      const std::string kind = string_option(env, o, "lossKind");
-      options.loss.kind = kind == "hard" ? core::TripletKind::kHard : core::TripletKind::kSemiHard;
+      if (has_option(o, "batchNorm")) options.batch_norm = enum_option(env, o, "batchNorm", core::kBatchNormStatisticsNames);
+      options.loss.kind = enum_option(env, o, "lossKind", core::kTripletKindNames);
       options.loss.margin = static_cast<float>(number_option(env, o, "margin"));
       options.loss.soft = boolean_option(env, o, "soft");
-      options.loss.distance = core::parse_distance(string_option(env, o, "distance"));
+      options.loss.distance = enum_option(env, o, "distance", core::kDistanceNames);
       options.weight_decay = number_option(env, o, "weightDecay");
       options.grad_clip = number_option(env, o, "gradClip");
       options.augment = boolean_option(env, o, "augment");
-      if (!o.Get("affine").IsUndefined()) options.affine = affine_range(env, o.Get("affine"), "affine");
-      options.device = core::resolve_device(string_option(env, o, "device"));
-      const int64_t device_index = !o.Get("deviceIndex").IsUndefined() ? integer_option(env, o, "deviceIndex") : -1;
-      if (options.device.is_cuda() && device_index >= 0) {
-        if (device_index >= static_cast<int64_t>(torch::cuda::device_count())) {
-          throw core::ArgumentError("deviceIndex", "Expected a CUDA device index below " +
-                                                       std::to_string(torch::cuda::device_count()));
-        }
-        options.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device_index));
-      }
+      if (has_option(o, "affine")) options.affine = affine_range(env, o.Get("affine"), "options.affine");
+      const int64_t device_index = has_option(o, "deviceIndex") ? integer_option(env, o, "deviceIndex") : -1;
+      options.device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames), device_index);
       options.seed = static_cast<uint64_t>(integer_option(env, o, "seed"));
       trainer_ = std::make_unique<core::Trainer>(options);
       return env.Undefined();
@@ -123,9 +125,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       check_idle(env);
-      if (!info[0].IsString()) throw type_error(env, "freeze", "a string");
+      const core::Freeze freeze = enum_arg(env, info[0], "freeze", core::kFreezeNames);
       if (!info[1].IsNumber()) throw type_error(env, "maxLr", "a number");
-      const core::Freeze freeze = core::parse_freeze(info[0].As<Napi::String>().Utf8Value());
       trainer_->begin_phase(freeze, info[1].As<Napi::Number>().DoubleValue(), positive_integer(env, info[2], "totalSteps"));
       return env.Undefined();
     });
@@ -145,7 +146,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       check_idle(env);
       const int64_t count = positive_integer(env, info[1], "count");
       const int64_t height = trainer_->image_height(), width = trainer_->image_width();
-      if (height == 0) throw core::ArgumentError("model", "the model has no image size yet (no data, no state)");
+      TORCH_CHECK(height > 0, "Trainer::embed: the model has no image size yet (no data, no state)");
       auto images = std::make_shared<torch::Tensor>(images_to_tensor(env, info[0], count, height, width, "images"));
       auto out = std::make_shared<torch::Tensor>();
       return TaskWorker::queue(
@@ -182,21 +183,18 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     });
   }
 
-  // lrFind(indices, batchSize, freeze, startLr, endLr) -> Promise<{ lrs, losses, smoothed, suggestion, diverged }>
+  // lrFind({ indices, batchSize, freeze, startLr, endLr }) -> Promise<{ lrs, losses, smoothed, suggestion, diverged }>
   Napi::Value lr_find(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       check_idle(env);
-      torch::Tensor indices = labels_to_tensor(env, info[0], "indices").to(torch::kInt64);
-      const int64_t batch = positive_integer(env, info[1], "batchSize");
-      if (indices.numel() % batch != 0) throw core::ArgumentError("indices", "Expected indices.length to be a multiple of batchSize");
-      if (!info[2].IsString()) throw type_error(env, "freeze", "a string");
-      if (!info[3].IsNumber() || !info[4].IsNumber()) throw type_error(env, "startLr", "numbers for startLr and endLr");
+      const Napi::Object o = object_arg(env, info[0], "options");
+      auto batches = std::make_shared<torch::Tensor>(
+          batches_arg(env, o.Get("indices"), positive_integer_option(env, o, "batchSize"), "options.indices"));
       core::LrFindOptions options;
-      options.freeze = core::parse_freeze(info[2].As<Napi::String>().Utf8Value());
-      options.start_lr = info[3].As<Napi::Number>().DoubleValue();
-      options.end_lr = info[4].As<Napi::Number>().DoubleValue();
-      auto batches = std::make_shared<torch::Tensor>(indices.view({-1, batch}));
+      options.freeze = enum_option(env, o, "freeze", core::kFreezeNames);
+      options.start_lr = number_option(env, o, "startLr");
+      options.end_lr = number_option(env, o, "endLr");
       auto out = std::make_shared<core::LrFindResult>();
       return TaskWorker::queue(
           env, "semihard:lr-find", [this, batches, options, out] { *out = core::find_learning_rate(*trainer_, *batches, options); },
@@ -224,14 +222,13 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       check_idle(env);
-      if (!info[0].IsObject()) throw type_error(env, "distributed", "an object");
-      const Napi::Object o = info[0].As<Napi::Object>();
+      const Napi::Object o = object_arg(env, info[0], "options");
       core::CommunicatorOptions options;
       options.rank = integer_option(env, o, "rank");
       options.world_size = integer_option(env, o, "worldSize");
       options.master_addr = string_option(env, o, "masterAddr");
       options.master_port = integer_option(env, o, "masterPort");
-      options.backend = string_option(env, o, "backend");
+      options.backend = enum_option(env, o, "backend", core::kCollectiveBackendNames);
       options.timeout = std::chrono::milliseconds(integer_option(env, o, "timeoutMs"));
       options.connect_timeout = std::chrono::milliseconds(integer_option(env, o, "connectTimeoutMs"));
       return TaskWorker::queue(
@@ -302,7 +299,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       const std::string name = info[0].As<Napi::String>().Utf8Value();
       const auto params = trainer_->model()->named_parameters();
       const torch::Tensor* p = params.find(name);
-      if (p == nullptr) throw core::ArgumentError("name", "no parameter named '" + name + "'");
+      if (p == nullptr) throw range_error(env, "name", "Expected the name of a parameter for name but received '" + name + "'");
       return tensor_to_float32_array(env, p->detach().flatten());
     });
   }
@@ -424,19 +421,14 @@ Napi::Value TrainerWrap::run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     check_idle(env);
-    if (!info[0].IsString()) throw type_error(env, "mode", "'train' or 'valid'");
-    const std::string mode = info[0].As<Napi::String>().Utf8Value();
-    if (mode != "train" && mode != "valid") throw core::ArgumentError("mode", "Expected 'train' or 'valid' for mode");
-    torch::Tensor indices = labels_to_tensor(env, info[1], "indices").to(torch::kInt64);
+    const RunMode mode = enum_arg(env, info[0], "mode", kRunModeNames);
     const int64_t batch = positive_integer(env, info[2], "batchSize");
-    if (indices.numel() % batch != 0) {
-      throw core::ArgumentError("indices", "Expected indices.length to be a multiple of batchSize");
-    }
+    torch::Tensor indices = batches_arg(env, info[1], batch, "indices").flatten();
     Napi::Function on_step;
     if (info.Length() > 3 && info[3].IsFunction()) on_step = info[3].As<Napi::Function>();
     busy_ = true;
     cancel_ = false;
-    auto* worker = new RunWorker(env, this, Value(), mode == "train", std::move(indices), batch, on_step);
+    auto* worker = new RunWorker(env, this, Value(), mode == RunMode::kTrain, std::move(indices), batch, on_step);
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
@@ -457,7 +449,10 @@ Napi::Value lr_suggestion(const Napi::CallbackInfo& info) {
     };
     const std::vector<double> lrs = doubles(info[0], "lrs");
     const std::vector<double> smoothed = doubles(info[1], "smoothed");
-    if (lrs.size() != smoothed.size()) throw core::ArgumentError("smoothed", "Expected smoothed.length to equal lrs.length");
+    if (lrs.size() != smoothed.size()) {
+      throw range_error(env, "smoothed", "Expected smoothed.length to equal lrs.length (" + std::to_string(lrs.size()) +
+                                             ") but received " + std::to_string(smoothed.size()));
+    }
     return Napi::Number::New(env, core::valley_lr(lrs, smoothed));
   });
 }
