@@ -45,8 +45,7 @@ Napi::Value benchmark_gram(const Napi::CallbackInfo& call) {
     const int64_t batch = positive_integer(env, call[0], "batch");
     const int64_t dim = positive_integer(env, call[1], "dim");
     const int64_t repeats = positive_integer(env, call[2], "repeats");
-    if (!call[3].IsString()) throw type_error(env, "device", "a string");
-    const torch::Device device = core::resolve_device(call[3].As<Napi::String>().Utf8Value());
+    const torch::Device device = core::resolve_device(enum_arg(env, call[3], "device", core::kDeviceNames));
     return Napi::Number::New(env, bench::gram_matmul_median_ms(batch, dim, repeats, device));
   });
 }
