@@ -2,7 +2,8 @@
 // The `semihard` command line: builds the commander program from the commands in cli/ and
 // turns failures into exit codes. The commands drive the library only through the public API
 // (./index), which owns every setting's validation, and write their own outputs with ./files'
-// atomic write; the command line only parses strings into numbers.
+// atomic write; the command line only parses strings into numbers and offers the API's
+// enumerations (lib/enums.ts, through ./index) as commander's choices.
 //
 // Exit codes: 0 done; 1 a failure (missing data, a corrupt checkpoint, ...); 2 a bad value
 // (the API's TypeError/RangeError, naming the setting) or a malformed command line;

@@ -3,9 +3,9 @@
 // default) and optionally draws the validation embeddings. Values go to the API untouched.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../files';
-import { DEFAULT_KNN_K, evaluate, loadDataset, loadModel, plotEmbeddings, type Device } from '../index';
+import { DEFAULT_KNN_K, DEVICES, PROJECTION_METHODS, evaluate, loadDataset, loadModel, plotEmbeddings, type Device, type ProjectionMethod } from '../index';
 import { formatMetrics } from './format';
 import { dataSource, number } from './parse';
 import { embedAll } from './progress';
@@ -17,7 +17,7 @@ export interface EvalFlags {
   k?: number;
   device?: Device;
   plot?: string;
-  method?: 'tsne' | 'pca';
+  method?: ProjectionMethod;
   maxPoints?: number;
   out?: string;
   json?: boolean;
@@ -77,9 +77,9 @@ export function addEvalCommand(program: Command): void {
     .requiredOption('--checkpoint <file>', 'a training checkpoint (last.ckpt)')
     .option('--data <source>', "data set (default: the one the model was trained on): 'mnist', 'fashion-mnist' or an IDX folder")
     .option('--k <n>', `neighbours for kNN accuracy (default ${DEFAULT_KNN_K})`, number)
-    .option('--device <d>', 'where to compute: cpu, cuda or auto')
+    .addOption(new Option('--device <d>', 'where to compute (auto: CUDA when available)').choices(DEVICES))
     .option('--plot <file>', 'write a picture of the validation embeddings (.png or .svg)')
-    .option('--method <m>', 'projection for --plot: tsne or pca')
+    .addOption(new Option('--method <m>', 'projection for --plot').choices(PROJECTION_METHODS))
     .option('--max-points <n>', 'points in the picture at most', number)
     .option('--out <file>', 'metrics JSON (default: metrics.json beside the checkpoint)')
     .option('--json', 'print the metrics as JSON on stdout, no progress output')

@@ -1,7 +1,7 @@
 // `semihard lr-find`: the learning-rate range test (lrFind) for the frozen or the unfrozen
 // phase, its suggestion printed and its curve drawn. Values go to lrFind() untouched.
-import type { Command } from 'commander';
-import { lrFind, type Backbone, type Device, type Freeze } from '../index';
+import { Option, type Command } from 'commander';
+import { BACKBONES, DEVICES, FREEZE_MODES, lrFind, type Backbone, type Device, type Freeze } from '../index';
 import { dataSource, given, number } from './parse';
 
 /** The flags as commander hands them over, typed as lrFind() declares them; lrFind() checks them. */
@@ -53,16 +53,16 @@ export function addLrFindCommand(program: Command): void {
     .command('lr-find')
     .description("learning-rate range test (fastai's lr_find) for the frozen or the unfrozen phase, with a picture")
     .option('--data <source>', "'mnist', 'fashion-mnist' or a folder of MNIST-format IDX files", 'mnist')
-    .option('--backbone <name>', 'CNN backbone: convnet, convnet-spatial, resnet18 or resnet34')
+    .addOption(new Option('--backbone <name>', 'CNN backbone').choices(BACKBONES))
     .option('--dim <n>', 'embedding width', number)
     .option('--classes <P>', 'classes per batch', number)
     .option('--per-class <K>', 'samples per class per batch', number)
-    .option('--freeze <what>', "'backbone': phase 1 (head + BatchNorm learn); 'none': phase 2")
+    .addOption(new Option('--freeze <what>', 'backbone: phase 1 (head + BatchNorm learn); none: phase 2').choices(FREEZE_MODES))
     .option('--start-lr <lr>', 'first learning rate', number)
     .option('--end-lr <lr>', 'last learning rate', number)
     .option('--steps <n>', 'steps at most', number)
     .option('--seed <n>', 'seed', number)
-    .option('--device <d>', 'where to compute: cpu, cuda or auto')
+    .addOption(new Option('--device <d>', 'where to compute (auto: CUDA when available)').choices(DEVICES))
     .option('--threads <n>', 'CPU threads', number)
     .option('--out <file>', 'the picture (.png or .svg)', 'lr-find.png')
     .option('--json', 'print the curve and suggestion as JSON')

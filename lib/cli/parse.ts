@@ -1,8 +1,9 @@
 // Turning command-line strings into the values the API takes. Only the syntax is checked
 // here (is it a number at all?); whether a value is allowed is the API's to say, so that
-// `--dim 1.5` and `train({ model: { dim: 1.5 } })` get the same RangeError.
+// `--dim 1.5` and `train({ model: { dim: 1.5 } })` get the same RangeError. (Enumerated
+// flags are commander's `.choices()` of the API's own tuples: the same list, listed in --help.)
 import { InvalidArgumentError } from 'commander';
-import type { DataSource } from '../index';
+import { NAMED_DATA_SETS, type DataSource } from '../index';
 
 /** A decimal number, as commander's option parser ('wide' is rejected as a syntax error). */
 export function number(value: string): number {
@@ -13,7 +14,7 @@ export function number(value: string): number {
 
 /** `--data`: the two named sets by name, anything else a folder of IDX files. */
 export function dataSource(value: string): DataSource {
-  return value === 'mnist' || value === 'fashion-mnist' ? value : { idxDir: value };
+  return (NAMED_DATA_SETS as readonly string[]).includes(value) ? (value as DataSource) : { idxDir: value };
 }
 
 /** The object without its undefined fields, or undefined when none is left (the API's defaults then apply). */

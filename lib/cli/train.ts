@@ -1,17 +1,27 @@
 // `semihard train`: flags → train()'s configuration, untouched (an option not given stays
-// undefined so train()'s default applies, and train() says what is wrong with a value),
+// undefined so train()'s default applies, and train() says what is wrong with a value; an
+// enumerated flag offers the API's own tuple as commander's choices),
 // progress on stderr, the result on stdout, Ctrl-C → a checkpoint and exit 130.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import {
+  BACKBONES,
+  BATCH_NORM_STATISTICS,
+  COLLECTIVE_BACKENDS,
   DEFAULT_AUGMENT,
   DEFAULT_PHASES,
+  DEVICES,
+  DISTANCES,
+  LOSS_KINDS,
+  SAMPLERS,
   info,
   train,
   type Backbone,
   type BatchNormStatistics,
   type Device,
   type Distance,
+  type LossKind,
   type PhaseConfig,
+  type Sampler,
   type TrainConfig,
 } from '../index';
 import { dataSource, given, number } from './parse';
@@ -27,13 +37,13 @@ export interface TrainFlags extends DistributedFlags {
   backbone?: Backbone;
   dim?: number;
   batchNorm?: BatchNormStatistics;
-  loss?: 'semihard' | 'hard';
+  loss?: LossKind;
   margin?: number;
   distance?: Distance;
   soft?: boolean;
   classes?: number;
   perClass?: number;
-  sampler?: 'balanced' | 'shuffled';
+  sampler?: Sampler;
   frozenEpochs?: number;
   frozenLr?: number;
   epochs?: number;
@@ -145,21 +155,21 @@ export function addTrainCommand(program: Command): void {
     .command('train')
     .description('train an embedding CNN with the semi-hard (or hard) triplet loss, in two phases')
     .option('--data <source>', "'mnist' (embedded), 'fashion-mnist' (Debian's), or a folder of MNIST-format IDX files", 'mnist')
-    .option('--backbone <name>', 'CNN backbone: convnet, convnet-spatial, resnet18 or resnet34')
+    .addOption(new Option('--backbone <name>', 'CNN backbone').choices(BACKBONES))
     .option('--dim <n>', 'embedding width', number)
-    .option('--loss <kind>', 'triplet loss: semihard or hard')
+    .addOption(new Option('--loss <kind>', 'triplet loss').choices(LOSS_KINDS))
     .option('--margin <m>', 'margin', number)
-    .option('--distance <d>', 'distance: L2, squared-L2 or angular')
+    .addOption(new Option('--distance <d>', 'distance between embeddings').choices(DISTANCES))
     .option('--soft', 'soft-margin hard loss (with --loss hard)')
     .option('--classes <P>', 'classes per batch', number)
     .option('--per-class <K>', 'samples per class per batch', number)
-    .option('--sampler <kind>', 'batch sampler: balanced or shuffled')
+    .addOption(new Option('--sampler <kind>', 'batch sampler: P classes × K samples, or shuffled').choices(SAMPLERS))
     .option('--frozen-epochs <n>', `phase 1 epochs: only the head and BatchNorm learn (default ${frozen.epochs}; 0 skips it)`, number)
     .option('--frozen-lr <lr>', `phase 1 peak learning rate (default ${frozen.maxLr})`, number)
     .option('--epochs <n>', `phase 2 epochs: everything learns (default ${unfrozen.epochs}; 0 skips it)`, number)
     .option('--lr <lr>', `phase 2 peak learning rate, one-cycle (default ${unfrozen.maxLr})`, number)
     .option('--seed <n>', 'seed of the data split, batches, augmentation and initial weights', number)
-    .option('--device <d>', 'where to train: cpu, cuda or auto')
+    .addOption(new Option('--device <d>', 'where to train (auto: CUDA when available)').choices(DEVICES))
     .option('--threads <n>', 'CPU threads', number)
     .option('--weight-decay <w>', 'AdamW weight decay', number)
     .option('--grad-clip <norm>', 'clip the global gradient norm (0: off)', number)
@@ -172,11 +182,11 @@ export function addTrainCommand(program: Command): void {
     .option('--resume', 'continue from <checkpoint-dir>/last.ckpt')
     .option('--max-steps <n>', 'stop after this many training steps in all', number)
     .option('--json', 'print the result as JSON on stdout, no progress output')
-    .option('--batch-norm <stats>', "BatchNorm statistics in training: sync (the global batch's), local (each rank's) or frozen (the running ones)")
+    .addOption(new Option('--batch-norm <stats>', "BatchNorm statistics in training: the global batch's (sync), each rank's (local) or the running ones (frozen)").choices(BATCH_NORM_STATISTICS))
     .option('--nproc <n>', 'train in n processes on this machine (ranks of one global batch, c10d Gloo/NCCL)', number)
     .option('--master-addr <host>', 'with --nproc: the rendezvous host (default 127.0.0.1)')
     .option('--master-port <port>', 'with --nproc: the rendezvous port (default: a free one)', number)
-    .option('--dist-backend <name>', 'collectives backend: gloo, nccl or auto (nccl on CUDA, else gloo)')
+    .addOption(new Option('--dist-backend <name>', 'collectives backend (auto: nccl on CUDA, else gloo)').choices(COLLECTIVE_BACKENDS))
     .option('--dist-timeout <ms>', 'how long a rank waits for a silent peer before failing', number)
     .addHelpText('after', '\nA setting not given takes the default of train() (README: Training).')
     .action(async (flags: TrainFlags) => {

@@ -127,8 +127,6 @@ describe('semihard eval', () => {
   it.each([
     [['--k', '0'], 'options.k', '0 of type number'],
     [['--k', '1.5'], 'options.k', '1.5 of type number'],
-    [['--device', 'tpu'], 'options.device', "'tpu' of type string"],
-    [['--plot', path.join(tmp, 'x.svg'), '--method', 'umap'], 'options.method', "'umap' of type string"],
     [['--plot', path.join(tmp, 'x.svg'), '--max-points', '0'], 'options.maxPoints', '0 of type number'],
     [['--plot', path.join(tmp, 'x.gif')], 'options.out', `'${path.join(tmp, 'x.gif')}`],
   ])('%j: exit 2, naming %s', (flags, setting, received) => {
@@ -136,6 +134,21 @@ describe('semihard eval', () => {
     const line = r.stderr.split('\n').find((l) => l.startsWith('semihard: Expected '));
     expect(line).toContain(` for ${setting} but received ${received}`);
     expect(r.status).toBe(2);
+  });
+
+  // A value outside a flag's choices (the tuples evaluate() and plotEmbeddings() validate
+  // against, written out here) is commander's error, exit 2, before anything is written.
+  it.each([
+    ['--device <d>', 'tpu', 'cpu, cuda, auto'],
+    ['--method <m>', 'umap', 'tsne, pca'],
+  ])('%s %s: exit 2, listing the choices', (flag, value, choices) => {
+    const out = path.join(tmp, 'reports', `choice-${value}.json`);
+    const picture = path.join(tmp, `choice-${value}.svg`);
+    const r = runCli(['eval', '--checkpoint', ckpt, '--out', out, '--plot', picture, flag.split(' ')[0], value]);
+    expect(r.stderr.split('\n')[0]).toBe(`error: option '${flag}' argument '${value}' is invalid. Allowed choices are ${choices}.`);
+    expect(r.status).toBe(2);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.existsSync(picture)).toBe(false);
   });
 
   it('a missing data folder, a missing checkpoint: exit 1 naming it; no --checkpoint: exit 2', () => {

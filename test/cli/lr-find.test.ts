@@ -52,15 +52,27 @@ describe('semihard lr-find', () => {
     [['--steps', '4.5'], 'config.steps', '4.5 of type number'],
     [['--start-lr', '0'], 'config.startLr', '0 of type number'],
     [['--start-lr', '1e-3', '--end-lr', '1e-4'], 'config.endLr', '0.0001 of type number'],
-    [['--freeze', 'all'], 'config.freeze', "'all' of type string"],
     [['--dim', '0'], 'config.model.dim', '0 of type number'],
-    [['--backbone', 'vgg'], 'config.model.backbone', "'vgg' of type string"],
     [['--out', 'curve.gif'], 'config.out', "'curve.gif' of type string"],
   ])('%j: exit 2, naming %s', (flags, setting, received) => {
     const r = runCli(['lr-find', ...tiny, '--steps', '4', '--out', path.join(tmp, 'bad.svg'), ...flags], { cwd: tmp });
     const line = r.stderr.split('\n').find((l) => l.startsWith('semihard: Expected '));
     expect(line).toContain(` for ${setting} but received ${received}`);
     expect(r.status).toBe(2);
+  });
+
+  // A value outside a flag's choices (the tuples lrFind() validates against, written out here)
+  // is commander's error, exit 2, before anything is drawn.
+  it.each([
+    ['--backbone <name>', 'vgg', 'convnet, convnet-spatial, resnet18, resnet34'],
+    ['--freeze <what>', 'all', 'backbone, none'],
+    ['--device <d>', 'tpu', 'cpu, cuda, auto'],
+  ])('%s %s: exit 2, listing the choices', (flag, value, choices) => {
+    const out = path.join(tmp, `choice-${value}.svg`);
+    const r = runCli(['lr-find', '--data', dir, '--out', out, flag.split(' ')[0], value]);
+    expect(r.stderr.split('\n')[0]).toBe(`error: option '${flag}' argument '${value}' is invalid. Allowed choices are ${choices}.`);
+    expect(r.status).toBe(2);
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   it('a missing data folder: exit 1, saying it does not exist', () => {

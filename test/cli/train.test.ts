@@ -112,21 +112,35 @@ describe('semihard train', () => {
     [['--lr', '0'], 'config.phases[1].maxLr', '0 of type number'],
     [['--dim', '1.5'], 'config.model.dim', '1.5 of type number'],
     [['--classes', '0'], 'config.batch.classes', '0 of type number'],
-    [['--backbone', 'vgg'], 'config.model.backbone', "'vgg' of type string"],
-    [['--sampler', 'random'], 'config.batch.sampler', "'random' of type string"],
     [['--soft'], 'config.loss.soft', 'true of type boolean'],
     [['--rotation', '200'], 'config.augment.rotation', '200 of type number'],
     [['--seed', '-1'], 'config.seed', '-1 of type number'],
-    [['--device', 'tpu'], 'config.device', "'tpu' of type string"],
     [['--max-steps', '0'], 'config.maxSteps', '0 of type number'],
     [['--weight-decay', '-1'], 'config.weightDecay', '-1 of type number'],
-    [['--batch-norm', 'none'], 'config.model.batchNorm', "'none' of type string"],
   ])('%j: exit 2, naming %s', (flags, setting, received) => {
     const ckpt = path.join(tmp, `ck-bad-${flags.join('').replace(/\W/g, '_')}`);
     const r = runCli(['train', '--data', dir, '--device', 'cpu', '--threads', '1', '--checkpoint-dir', ckpt, ...flags]);
     const line = r.stderr.split('\n').find((l) => l.startsWith('semihard: Expected '));
     expect(line).toMatch(/^semihard: Expected .+ for \S+ but received .+$/);
     expect(line).toContain(` for ${setting} but received ${received}`);
+    expect(r.status).toBe(2);
+    expect(fs.existsSync(ckpt)).toBe(false);
+  });
+
+  // A value outside a flag's choices (the tuples train() validates against, written out here)
+  // is commander's error, exit 2, before anything is written.
+  it.each([
+    ['--backbone <name>', 'vgg', 'convnet, convnet-spatial, resnet18, resnet34'],
+    ['--loss <kind>', 'triplet', 'semihard, hard'],
+    ['--distance <d>', 'cosine', 'L2, squared-L2, angular'],
+    ['--sampler <kind>', 'random', 'balanced, shuffled'],
+    ['--device <d>', 'tpu', 'cpu, cuda, auto'],
+    ['--batch-norm <stats>', 'none', 'sync, local, frozen'],
+    ['--dist-backend <name>', 'mpi', 'gloo, nccl, auto'],
+  ])('%s %s: exit 2, listing the choices', (flag, value, choices) => {
+    const ckpt = path.join(tmp, `ck-choice-${value}`);
+    const r = runCli(['train', '--data', dir, '--checkpoint-dir', ckpt, flag.split(' ')[0], value]);
+    expect(r.stderr.split('\n')[0]).toBe(`error: option '${flag}' argument '${value}' is invalid. Allowed choices are ${choices}.`);
     expect(r.status).toBe(2);
     expect(fs.existsSync(ckpt)).toBe(false);
   });
