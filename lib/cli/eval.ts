@@ -23,7 +23,7 @@ export interface EvalFlags {
   json?: boolean;
 }
 
-const METHOD_NAMES: Record<string, string> = { tsne: 't-SNE', pca: 'PCA' };
+const METHOD_NAMES: Record<ProjectionMethod, string> = { tsne: 't-SNE', pca: 'PCA' };
 
 async function runEval(flags: EvalFlags): Promise<number> {
   const quiet = !!flags.json;
