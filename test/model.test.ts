@@ -253,9 +253,15 @@ describe('loadModel() refuses what is not a training checkpoint', () => {
 describe('the raw embedder (native/binding/embedder_binding.cc)', () => {
   const options = { backbone: 'convnet', dim: DIM, device: 'cpu' } as const;
 
-  it('re-checks only what protects memory: the state and images typed-array kinds, the images length', async () => {
+  it('re-checks only kinds, enumeration names and lengths: options, backbone, state, images, count', async () => {
     expect(() => addon.createEmbedder(options, [1, 2, 3] as unknown as Uint8Array)).toThrow(
       expect.objectContaining({ name: 'TypeError', argument: 'state' }),
+    );
+    expect(() => addon.createEmbedder(null as unknown as typeof options, state)).toThrow(
+      expect.objectContaining({ name: 'TypeError', argument: 'options' }),
+    );
+    expect(() => addon.createEmbedder({ ...options, backbone: 'vgg16' as 'convnet' }, state)).toThrow(
+      expect.objectContaining({ name: 'RangeError', argument: 'options.backbone' }),
     );
     const embedder = await addon.createEmbedder(options, state);
     expect(() => embedder.embed(new Int16Array(PIXELS) as unknown as Uint8Array, 1)).toThrow(

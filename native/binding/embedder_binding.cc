@@ -24,12 +24,11 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
   explicit EmbedderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EmbedderWrap>(info) {
     Napi::Env env = info.Env();
     guarded(env, [&]() -> Napi::Value {
-      if (!info[0].IsObject()) throw type_error(env, "options", "an object");
-      const Napi::Object o = info[0].As<Napi::Object>();
+      const Napi::Object o = object_arg(env, info[0], "options");
       core::EmbedderOptions options;
-      options.backbone = core::parse_backbone(string_option(env, o, "backbone"));
+      options.backbone = enum_option(env, o, "backbone", core::kBackboneNames);
       options.dim = integer_option(env, o, "dim");
-      options.device = core::resolve_device(string_option(env, o, "device"));
+      options.device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames));
       embedder_ = std::make_unique<core::Embedder>(options);
       return env.Undefined();
     });
