@@ -3,7 +3,7 @@ import type { NativeLabels, NativeLossOptions, NativeLossResult } from '../bindi
 import { binding } from './binding';
 import { rangeError, rangeErrorWithMessage, typeError } from './errors';
 import { DEVICES, DISTANCES, type Device, type Distance, type LossKind } from './enums';
-import { booleanOption, checkKnownKeys, finiteNumber, oneOf, optionsObject, positiveInteger } from './validate';
+import { booleanOption, checkKnownKeys, float32Number, oneOf, optionsObject, positiveInteger } from './validate';
 
 export type Labels = Int32Array | BigInt64Array | ArrayLike<number>;
 export type { Device, Distance } from './enums';
@@ -109,7 +109,7 @@ function embeddingCall(kind: LossKind, embeddings: unknown, labels: unknown, opt
     labels: nativeLabels,
     options: {
       kind,
-      margin: finiteNumber(o.margin, 'options.margin', 1.0),
+      margin: float32Number(o.margin, 'options.margin', 1.0),
       soft: kind === 'hard' ? booleanOption(o.soft, 'options.soft', false) : false,
       distance: oneOf(o.distance, 'options.distance', DISTANCES, 'L2'),
       device: oneOf(o.device, 'options.device', DEVICES, 'auto'),
@@ -143,7 +143,7 @@ function distancesCall(kind: LossKind, distances: unknown, labels: unknown, opti
     labels: nativeLabels,
     options: {
       kind,
-      margin: finiteNumber(o.margin, 'options.margin', 1.0),
+      margin: float32Number(o.margin, 'options.margin', 1.0),
       soft: kind === 'hard' ? booleanOption(o.soft, 'options.soft', false) : false,
       distance: 'L2', // unused: the caller gave the distances
       device: oneOf(o.device, 'options.device', DEVICES, 'auto'),

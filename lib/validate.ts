@@ -40,6 +40,16 @@ export function finiteNumber(value: unknown, argument: string, fallback: number)
   return value;
 }
 
+/** float32's largest finite value: a number beyond it becomes Infinity in the native layer. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A finite number that float32 can hold (|value| ≤ 3.4028235e38). */
+export function float32Number(value: unknown, argument: string, fallback: number): number {
+  const v = finiteNumber(value, argument, fallback);
+  if (Math.abs(v) > FLOAT32_MAX) throw rangeError(argument, 'a number within float32 range (|x| ≤ 3.4028235e38)', value);
+  return v;
+}
+
 export function booleanOption(value: unknown, argument: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw typeError(argument, 'a boolean', value);

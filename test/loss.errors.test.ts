@@ -52,6 +52,7 @@ describe('tripletSemiHardLoss / tripletHardLoss argument errors', () => {
     ['margin NaN', () => tripletSemiHardLoss(emb, labels, { dim: 2, margin: NaN }), RangeError, 'options.margin', /finite number for options.margin but received NaN/],
     ['margin Infinity', () => tripletHardLoss(emb, labels, { dim: 2, margin: Infinity }), RangeError, 'options.margin', /finite number/],
     ['margin a string', () => tripletSemiHardLoss(emb, labels, { dim: 2, margin: '1' as unknown as number }), TypeError, 'options.margin', /finite number/],
+    ['margin beyond float32', () => tripletSemiHardLoss(emb, labels, { dim: 2, margin: 1e39 }), RangeError, 'options.margin', /within float32 range .* but received 1e\+39/],
     ['unknown device', () => tripletSemiHardLoss(emb, labels, { dim: 2, device: 'tpu' as 'cpu' }), RangeError, 'options.device', /one of 'cpu', 'cuda', 'auto'/],
     ['soft not a boolean', () => tripletHardLoss(emb, labels, { dim: 2, soft: 1 as unknown as boolean }), TypeError, 'options.soft', /a boolean for options.soft/],
     ['misspelt option', () => tripletSemiHardLoss(emb, labels, { dim: 2, marign: 1 } as unknown as { dim: number }), TypeError, 'options.marign', /no such option/],
@@ -76,6 +77,7 @@ describe('FromDistances argument errors', () => {
     ['one label', () => tripletHardLossFromDistances(new Float32Array([0]), [0]), RangeError, 'labels', /at least 2 labels/],
     ['NaN distance', () => tripletHardLossFromDistances(new Float32Array([0, NaN, 1, 0]), [0, 0]), RangeError, 'distances', /finite numbers in distances .* index 1/],
     ['margin NaN', () => tripletSemiHardLossFromDistances(d, [0, 0, 1], { margin: NaN }), RangeError, 'options.margin', /finite number/],
+    ['margin beyond float32', () => tripletHardLossFromDistances(d, [0, 0, 1], { margin: -4e38 }), RangeError, 'options.margin', /within float32 range/],
     ['misspelt option', () => tripletHardLossFromDistances(d, [0, 0, 1], { sotf: true } as unknown as { soft: boolean }), TypeError, 'options.sotf', /no such option/],
   ];
   it.each(table)('%s', (_name, fn, Ctor, argument, message) => expectArgumentError(fn, Ctor, argument, message));
