@@ -1,0 +1,35 @@
+// The Trainer's run(): training or validation steps on a worker thread. Each step's loss
+// reaches JS through a progress queue (onStep); a stop wished by cancel() or a throwing
+// onStep is honoured between steps, on every rank together. One job at a time: the caller
+// marks its trainer busy and `done` runs on the JS thread before the Promise settles.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include <torch/types.h>
+
+#include "task_worker.h"
+
+namespace semihard::core {
+class Trainer;
+}
+
+namespace semihard::binding {
+
+struct StepsJob {
+  core::Trainer* trainer;
+  std::atomic<bool>* cancel;  // set to stop after the current step; read and cleared between steps
+  bool train;                 // train steps, or validation losses only
+  torch::Tensor indices;      // flat int64, a whole number of batches
+  int64_t batch;
+};
+
+// -> Promise<{ losses: Float32Array, lrs: Float64Array, cancelled }>, rejected with onStep's
+// error if it threw. `on_step` may be empty; `keep_alive` is held until the job settles.
+Napi::Promise queue_steps(Napi::Env env, StepsJob job, Napi::Function on_step, TaskWorker::Finally done,
+                          Napi::Object keep_alive);
+
+}  // namespace semihard::binding
