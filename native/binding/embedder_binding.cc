@@ -1,6 +1,5 @@
 #include "embedder_binding.h"
 
-#include <atomic>
 #include <memory>
 #include <string>
 
@@ -8,6 +7,7 @@
 #include "../core/embedder.h"
 #include "convert.h"
 #include "errors.h"
+#include "job_slot.h"
 #include "task_worker.h"
 
 namespace semihard::binding {
@@ -38,36 +38,27 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
   Napi::Promise load(Napi::Env env, std::shared_ptr<std::string> bytes) {
     return TaskWorker::queue(
         env, "semihard:embedder-load", [this, bytes] { embedder_->load_state(*bytes); },
-        [this](Napi::Env) -> Napi::Value { return Value(); }, occupy(), Value());
+        [this](Napi::Env) -> Napi::Value { return Value(); }, job_.occupy(), Value());
   }
 
  private:
-  TaskWorker::Finally occupy() {
-    busy_ = true;
-    return [this] { busy_ = false; };
-  }
-
   // embed(images, count) -> Promise<Float32Array> of count x dim.
   Napi::Value embed(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
-      if (busy_) {
-        Napi::Error e = Napi::Error::New(env, "the embedder is busy with another job; await it first");
-        e.Set("code", Napi::String::New(env, "ERR_SEMIHARD_BUSY"));
-        throw e;
-      }
+      job_.check_idle(env);
       const int64_t count = positive_integer(env, info[1], "count");
       auto images = std::make_shared<torch::Tensor>(
           images_to_tensor(env, info[0], count, embedder_->image_height(), embedder_->image_width(), "images"));
       auto out = std::make_shared<torch::Tensor>();
       return TaskWorker::queue(
           env, "semihard:embedder-embed", [this, images, out] { *out = embedder_->embed(*images); },
-          [out](Napi::Env e) -> Napi::Value { return tensor_to_float32_array(e, *out); }, occupy(), Value());
+          [out](Napi::Env e) -> Napi::Value { return tensor_to_float32_array(e, *out); }, job_.occupy(), Value());
     });
   }
 
   std::unique_ptr<core::Embedder> embedder_;
-  std::atomic<bool> busy_{false};
+  JobSlot job_{"the embedder"};
 };
 
 // createEmbedder(options, state: Uint8Array) -> Promise<Embedder>: the state is copied here and
