@@ -6,21 +6,13 @@ import * as path from 'node:path';
 import { lrFind, plotHistory, train } from '../lib';
 import { binding, createTrainer } from '../lib/binding';
 import { loadDataset } from '../lib/data/datasets';
-import { writeIdxDir } from './helpers/idx';
+import { writeFirstDigits } from './helpers/small-training';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-lr-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const mnist = loadDataset('mnist', 0);
 const dir = path.join(tmp, 'digits');
-writeIdxDir(
-  dir,
-  {
-    train: { images: mnist.train.images.subarray(0, 400 * 784), labels: mnist.train.labels.subarray(0, 400) },
-    test: { images: mnist.valid.images.subarray(0, 100 * 784), labels: mnist.valid.labels.subarray(0, 100) },
-  },
-  28,
-  false,
-);
+writeFirstDigits(dir);
 
 /**
  * The valley rule by its definition, by brute force (O(n²) over all predecessors; the addon

@@ -24,11 +24,10 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { info, lrFind, plotEmbeddings, plotHistory } from '../lib';
 import { CHECKPOINT_FORMAT, writeCheckpoint } from '../lib/checkpoint';
-import { loadDataset } from '../lib/data/datasets';
 import { SemihardError } from '../lib/errors';
 import { renderPicture } from '../lib/plot/render';
 import { historySpec, lrFindSpec, scatterSpec } from '../lib/plot/specs';
-import { writeIdxDir } from './helpers/idx';
+import { writeFirstDigits } from './helpers/small-training';
 import { gaussian, rng } from './reference/triplet-reference';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-plot-loop-'));
@@ -131,17 +130,8 @@ describe('drawing keeps the event loop turning', () => {
   });
 
   it("lrFind's picture (the range test trains too: only the render bound and the absolute one)", async () => {
-    const mnist = loadDataset('mnist', 0);
     const dir = path.join(tmp, 'digits');
-    writeIdxDir(
-      dir,
-      {
-        train: { images: mnist.train.images.subarray(0, 400 * 784), labels: mnist.train.labels.subarray(0, 400) },
-        test: { images: mnist.valid.images.subarray(0, 100 * 784), labels: mnist.valid.labels.subarray(0, 100) },
-      },
-      28,
-      false,
-    );
+    writeFirstDigits(dir);
     const out = path.join(tmp, 'lr.png');
     const config = { data: { idxDir: dir }, batch: { classes: 4, perClass: 8 }, model: { dim: 16 }, steps: 12, startLr: 1e-5, endLr: 1, device: 'cpu', threads: 1, out } as const;
     const watched = await watch(() => lrFind(config));

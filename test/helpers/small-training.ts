@@ -10,6 +10,20 @@ export function writeSmallDigits(dir: string): void {
   writeIdxDir(dir, { train: takePerClass(mnist.train, 60), test: takePerClass(mnist.valid, 20) }, 28, true);
 }
 
+/** The first 400 training and 100 validation digits of the embedded set (in its split order), as plain IDX files in `dir`. */
+export function writeFirstDigits(dir: string): void {
+  const mnist = loadDataset('mnist', 0);
+  writeIdxDir(
+    dir,
+    {
+      train: { images: mnist.train.images.subarray(0, 400 * 784), labels: mnist.train.labels.subarray(0, 400) },
+      test: { images: mnist.valid.images.subarray(0, 100 * 784), labels: mnist.valid.labels.subarray(0, 100) },
+    },
+    28,
+    false,
+  );
+}
+
 /** One frozen and two unfrozen epochs of 4 x 8 batches, a 32-wide embedding, on the CPU. */
 export function smallTrainConfig(dataDir: string, checkpointDir: string, threads: number): TrainConfig {
   return {
