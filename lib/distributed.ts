@@ -4,7 +4,7 @@
 // variables torchrun sets (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT).
 import { COLLECTIVE_BACKENDS, type CollectiveBackend } from './enums';
 import { rangeError, typeError } from './errors';
-import { checkKnownKeys, isPlainObject, nonNegativeInteger, oneOf, positiveInteger } from './validate';
+import { checkKnownKeys, hostName, isPlainObject, nonNegativeInteger, oneOf, positiveInteger, tcpPort } from './validate';
 
 export type { CollectiveBackend } from './enums';
 
@@ -55,10 +55,8 @@ export function resolveDistributed(value: unknown, argument = 'config.distribute
   const rank = nonNegativeInteger(value.rank, `${argument}.rank`, NaN);
   if (Number.isNaN(rank)) throw typeError(`${argument}.rank`, 'a non-negative integer', value.rank);
   if (rank >= worldSize) throw rangeError(`${argument}.rank`, `an integer below worldSize (${worldSize})`, rank);
-  const masterAddr = value.masterAddr === undefined ? '127.0.0.1' : value.masterAddr;
-  if (typeof masterAddr !== 'string' || masterAddr.length === 0) throw typeError(`${argument}.masterAddr`, 'a host name or address', masterAddr);
-  const masterPort = value.masterPort === undefined ? DEFAULT_MASTER_PORT : positiveInteger(value.masterPort, `${argument}.masterPort`);
-  if (masterPort > 65535) throw rangeError(`${argument}.masterPort`, 'a TCP port (1..65535)', masterPort);
+  const masterAddr = hostName(value.masterAddr, `${argument}.masterAddr`, '127.0.0.1');
+  const masterPort = tcpPort(value.masterPort, `${argument}.masterPort`, DEFAULT_MASTER_PORT);
   return {
     rank,
     worldSize,

@@ -6,8 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as readline from 'node:readline';
-import { rangeError, typeError } from './errors';
-import { positiveInteger } from './validate';
+import { rangeError } from './errors';
+import { hostName, positiveInteger, tcpPort } from './validate';
 
 export interface LaunchOptions {
   nproc: number;
@@ -61,13 +61,8 @@ export async function freePort(): Promise<number> {
 export async function launchRanks(options: LaunchOptions): Promise<number> {
   const nproc = positiveInteger(options.nproc, 'nproc');
   if (nproc > 1024) throw rangeError('nproc', 'at most 1024 processes', nproc);
-  const masterAddr = options.masterAddr ?? '127.0.0.1';
-  if (typeof masterAddr !== 'string') throw typeError('masterAddr', 'a host name or address', masterAddr);
-  if (masterAddr.length === 0) throw rangeError('masterAddr', 'a host name or address', masterAddr);
-  if (options.masterPort !== undefined && positiveInteger(options.masterPort, 'masterPort') > 65535) {
-    throw rangeError('masterPort', 'a TCP port (1..65535)', options.masterPort);
-  }
-  const masterPort = options.masterPort ?? (await freePort());
+  const masterAddr = hostName(options.masterAddr, 'masterAddr', '127.0.0.1');
+  const masterPort = options.masterPort === undefined ? await freePort() : tcpPort(options.masterPort, 'masterPort', 0);
   const stderr = options.stderr ?? process.stderr;
   const children: ChildProcess[] = [];
   let failure: number | null = null;

@@ -50,6 +50,22 @@ export function float32Number(value: unknown, argument: string, fallback: number
   return v;
 }
 
+/** A host name or address for a rendezvous: a non-empty string. */
+export function hostName(value: unknown, argument: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') throw typeError(argument, 'a host name or address', value);
+  if (value.length === 0) throw rangeError(argument, 'a host name or address', value);
+  return value;
+}
+
+/** A TCP port, 1..65535. */
+export function tcpPort(value: unknown, argument: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = positiveInteger(value, argument);
+  if (port > 65535) throw rangeError(argument, 'a TCP port (1..65535)', value);
+  return port;
+}
+
 export function booleanOption(value: unknown, argument: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw typeError(argument, 'a boolean', value);

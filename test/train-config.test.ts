@@ -88,7 +88,7 @@ describe('resolveTrainConfig', () => {
     ['distributed port 70000', { data: 'mnist', distributed: { rank: 0, worldSize: 2, masterPort: 70000 } }, 'RangeError', 'config.distributed.masterPort'],
     ['distributed backend mpi', { data: 'mnist', distributed: { rank: 0, worldSize: 2, backend: 'mpi' } }, 'RangeError', 'config.distributed.backend'],
     ['distributed timeout 0', { data: 'mnist', distributed: { rank: 0, worldSize: 2, timeoutMs: 0 } }, 'RangeError', 'config.distributed.timeoutMs'],
-    ['distributed empty host', { data: 'mnist', distributed: { rank: 0, worldSize: 2, masterAddr: '' } }, 'TypeError', 'config.distributed.masterAddr'],
+    ['distributed empty host', { data: 'mnist', distributed: { rank: 0, worldSize: 2, masterAddr: '' } }, 'RangeError', 'config.distributed.masterAddr'],
   ];
   it.each(table)('%s', (_name, config, errorName, argument) => {
     let caught: unknown;
