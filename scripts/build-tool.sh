@@ -14,4 +14,4 @@ build="${SEMIHARD_CHECK_BUILD:-build-check}"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSEMIHARD_BUILD_CHECKS=ON \
   ${prefix:+-DCMAKE_PREFIX_PATH="$prefix"} ${Torch_DIR:+-DTorch_DIR="$Torch_DIR"} >&2
 cmake --build "$build" -j "$(nproc)" --target "$target" >&2
-echo "$PWD/$build/$target"
+echo "$(cd "$build" && pwd)/$target"
