@@ -47,3 +47,7 @@ export type NamedDataSet = (typeof NAMED_DATA_SETS)[number];
 export function isMember<T extends string>(tuple: readonly T[], value: unknown): value is T {
   return (tuple as readonly unknown[]).includes(value);
 }
+
+/** What loading an image folder does with a corrupt, truncated or empty image. */
+export const BAD_IMAGE_POLICIES = ['error', 'skip'] as const;
+export type BadImagePolicy = (typeof BAD_IMAGE_POLICIES)[number];

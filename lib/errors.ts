@@ -7,6 +7,7 @@ export type SemihardErrorCode =
   | 'ERR_SEMIHARD_TORCH' // LibTorch reported a failure
   | 'ERR_SEMIHARD_NATIVE' // another native failure
   | 'ERR_SEMIHARD_DATA' // a data set is missing, unreadable or corrupt
+  | 'ERR_SEMIHARD_IMAGE' // an image file is corrupt, truncated, empty or not decodable (the message names it)
   | 'ERR_SEMIHARD_CHECKPOINT' // a checkpoint is corrupt, truncated or incompatible
   | 'ERR_SEMIHARD_BUSY' // a trainer is already running a job
   | 'ERR_SEMIHARD_DISTRIBUTED' // a peer process of multi-process training exited, hung or could not be reached
