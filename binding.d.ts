@@ -59,6 +59,10 @@ export interface NativeTrainerOptions {
   /** The CUDA device's index (a rank's LOCAL_RANK); -1: the default. Ignored on the CPU. */
   deviceIndex?: number;
   seed: number;
+  /** Image channels the network takes (default 1); setData's geometry must have as many. */
+  channels?: 1 | 3;
+  /** Random resized crop of training images before flip and affine (absent: none, the stored image is the network's input size). */
+  crop?: NativeCrop;
 }
 
 /** Fully defaulted (lib/distributed.ts fills them). */
@@ -119,22 +123,77 @@ export interface NativeLrFindOptions {
   endLr: number;
 }
 
+/**
+ * The pixels given (cache, feed, embed: stored size) and what the network sees (<= stored):
+ * validation and embedding centre-crop height × width out of them; training takes a random
+ * resized crop (NativeTrainerOptions.crop) resampled to height × width.
+ */
+export interface NativeImageGeometry {
+  channels: 1 | 3;
+  storedHeight: number;
+  storedWidth: number;
+  height: number;
+  width: number;
+}
+
+/** Random resized crop (torchvision's RandomResizedCrop): area fraction in [minScale, maxScale], aspect ratio w/h in [minRatio, maxRatio]. */
+export interface NativeCrop {
+  minScale: number;
+  maxScale: number;
+  minRatio: number;
+  maxRatio: number;
+}
+
+/** Decoded images in native memory: count × storedHeight × storedWidth × channels uint8, filled image by image. */
+export interface NativeImageStore {
+  readonly count: number;
+  readonly storedHeight: number;
+  readonly storedWidth: number;
+  readonly channels: number;
+  readonly bytes: number;
+  /** Copies one image's bytes (storedHeight × storedWidth × channels) in at `index` (0 <= index < count). */
+  write(index: number, pixels: Uint8Array): void;
+  /** A copy of image `index`. */
+  read(index: number): Uint8Array;
+}
+
+export interface NativeDataSet {
+  labels: Int32Array;
+  /**
+   * count × storedHeight × storedWidth × channels bytes (row-major, channels interleaved) as a
+   * Uint8Array (copied), an image store (shared, not copied), or null: streamed through feed().
+   */
+  images: Uint8Array | NativeImageStore | null;
+}
+
+export interface NativeSetDataOptions {
+  train: NativeDataSet;
+  valid: NativeDataSet | null;
+  geometry: NativeImageGeometry;
+  /** Per-channel mean/std of 0..1 pixels (channels values each); null: the train set's own (one value over all its pixels; needs train images that are not streamed). */
+  normalisation: { mean: number[]; std: number[] } | null;
+}
+
 /** native/binding/trainer_binding.cc: one job at a time (else an ERR_SEMIHARD_BUSY error). */
 export interface NativeTrainer {
-  setData(
-    trainImages: Uint8Array,
-    trainLabels: Int32Array,
-    validImages: Uint8Array | null,
-    validLabels: Int32Array | null,
-    height: number,
-    width: number,
-  ): void;
+  /** The train (and validation) images and labels, their geometry and normalisation; kept, not copied, where they can be. */
+  setData(options: NativeSetDataOptions): void;
   beginPhase(freeze: NativeFreeze, maxLr: number, totalSteps: number): void;
   /** Runs indices.length / batchSize steps off the event loop; `onStep` after each. */
   run(mode: 'train' | 'valid', indices: Int32Array, batchSize: number, onStep?: (report: NativeStepReport) => void): Promise<NativeRunResult>;
-  /** Stops a run after its current step. */
+  /** Stops a run after its current step; wakes a step waiting for fed images (the run resolves cancelled). */
   cancel(): void;
-  /** Images: count × height × width, Uint8Array 0..255 or Float32Array 0..1. */
+  /**
+   * For a streamed set (images: null): queues the pixels of the next batch's rows that this
+   * rank embeds (rows [rank·n, rank·n + n) of the global batch, n = batch / worldSize), in
+   * order, count × storedHeight × storedWidth × channels bytes (copied). Callable while a job
+   * runs. The queue is not bounded: the caller decides how far ahead it feeds. Steps on a
+   * streamed set take their images from it (waiting for them) and check the count.
+   */
+  feed(set: 'train' | 'valid', images: Uint8Array, count: number): void;
+  /** Wakes any step waiting for fed images: the job rejects with an Error of `message`. Clears the queues. */
+  abortFeed(message: string): void;
+  /** Images: count × storedHeight × storedWidth × channels (setData's or the state's geometry), Uint8Array 0..255 or Float32Array 0..1; centre-cropped to height × width. */
   embed(images: Uint8Array | Float32Array, count: number): Promise<Float32Array>;
   saveState(): Promise<Buffer>;
   /** restoreOptimizer (default true): also the optimiser state and schedule position of the current phase. */
@@ -162,7 +221,9 @@ export interface NativeEmbedderOptions {
 
 /** native/binding/embedder_binding.cc: a trained network for inference; one job at a time (else an ERR_SEMIHARD_BUSY error). */
 export interface NativeEmbedder {
-  /** Images: count × height × width of the state's image size, Uint8Array 0..255 or Float32Array 0..1; count × dim out, unit rows. */
+  /** The state's geometry (states saved before it was recorded: channels 1, stored = network size). */
+  readonly geometry: NativeImageGeometry;
+  /** Images: count × storedHeight × storedWidth × channels of `geometry`, Uint8Array 0..255 or Float32Array 0..1, centre-cropped; count × dim out, unit rows. */
   embed(images: Uint8Array | Float32Array, count: number): Promise<Float32Array>;
 }
 
@@ -191,7 +252,7 @@ export interface NativeEvaluateOptions {
   device: NativeDevice;
 }
 
-/** Fully defaulted (lib/augment.ts fills them): images are count × height × width, Uint8Array 0..255 or Float32Array 0..1. */
+/** Fully defaulted (lib/augment.ts fills them): images are count × height × width × channels, Uint8Array 0..255 or Float32Array 0..1. */
 export interface NativeAugmentOptions {
   images: Uint8Array | Float32Array;
   count: number;
@@ -199,6 +260,13 @@ export interface NativeAugmentOptions {
   width: number;
   affine: NativeAffine;
   seed: number;
+  /** Default 1. */
+  channels?: number;
+  /** A random resized crop first (as training's); absent: none. */
+  crop?: NativeCrop;
+  /** The output size (default: height × width). */
+  outHeight?: number;
+  outWidth?: number;
 }
 
 export interface NativeBinding {
@@ -226,8 +294,10 @@ export interface NativeBinding {
     labels: NativeLabels,
     options: NativeLossOptions,
   ): Promise<NativeLossResult>;
-  /** One random affine transform per image (generator seeded with `seed`), on a worker; pixels 0..1 out. */
+  /** The training transform of each image (crop, flip, affine; generator seeded with `seed`), on a worker; count × outHeight × outWidth × channels pixels 0..1 out. */
   augmentImages(options: NativeAugmentOptions): Promise<Float32Array>;
+  /** count × storedHeight × storedWidth × channels bytes of native memory, zero-filled (a RangeError when it cannot be allocated). */
+  createImageStore(count: number, storedHeight: number, storedWidth: number, channels: number): NativeImageStore;
   info(): NativeInfo;
   setNumThreads(threads: number): void;
   /** Tests only: lrFind's suggestion for a given smoothed curve (both arrays of one length). */

@@ -97,6 +97,20 @@ function withTranslatedErrors<T extends object>(target: T): T {
   });
 }
 
+/**
+ * `names` of a native object's methods, with errors translated, set on the object itself: a
+ * Proxy would hide the native object from the addon when it is handed back (an image store
+ * given to setData).
+ */
+function translateMethods<T extends object>(target: T, names: (keyof T & string)[]): T {
+  for (const name of names) {
+    const method = target[name] as unknown as Function;
+    const wrapper = (...args: unknown[]): unknown => translated(() => method.apply(target, args), wrapper);
+    Object.defineProperty(target, name, { value: wrapper, enumerable: false, configurable: true, writable: false });
+  }
+  return target;
+}
+
 /** The addon's functions, with native errors rethrown as the library's errors. */
 export const binding: Omit<NativeBinding, 'Trainer' | 'createEmbedder'> = withTranslatedErrors({
   tripletLoss: (...args) => native().tripletLoss(...args),
@@ -110,6 +124,7 @@ export const binding: Omit<NativeBinding, 'Trainer' | 'createEmbedder'> = withTr
   evaluateEmbeddings: (...args) => native().evaluateEmbeddings(...args),
   projectEmbeddings: (...args) => native().projectEmbeddings(...args),
   augmentImages: (...args) => native().augmentImages(...args),
+  createImageStore: (...args) => translateMethods(native().createImageStore(...args), ['write', 'read']),
 } satisfies Omit<NativeBinding, 'Trainer' | 'createEmbedder'>);
 
 /** A native trainer whose errors are the library's errors. */

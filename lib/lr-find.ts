@@ -55,7 +55,12 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
 
   const dataset = loadDataset(resolved.data, resolved.seed);
   const trainer = createTrainer(nativeTrainerOptions(resolved));
-  trainer.setData(dataset.train.images, dataset.train.labels, null, null, dataset.height, dataset.width);
+  trainer.setData({
+    train: { images: dataset.train.images, labels: dataset.train.labels },
+    valid: null,
+    geometry: { channels: 1, storedHeight: dataset.height, storedWidth: dataset.width, height: dataset.height, width: dataset.width },
+    normalisation: null,
+  });
   const plans = [];
   let planned = 0;
   for (let epoch = 0; planned < count; epoch++) {

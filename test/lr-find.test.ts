@@ -65,7 +65,7 @@ describe('lrFind()', () => {
     const labels = mnist.train.labels.subarray(0, 200);
     const indices = Int32Array.from({ length: 32 * 4 }, (_, i) => (i * 13) % 200);
     for (const t of [a, b]) {
-      t.setData(images, labels, null, null, 28, 28);
+      t.setData({ train: { images, labels }, valid: null, geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 }, normalisation: null });
       t.beginPhase('none', 1e-3, 10);
       await t.run('train', indices.subarray(0, 64), 32);
     }

@@ -67,7 +67,7 @@ describe('loadModel().embed() against the trainer', () => {
     // embedder sees only the saved bytes.
     const trainer = createTrainer({ ...nativeTrainerOptions(upgradeConfig(header.config)), device: 'cpu', seed: 5 });
     const set = takePerClass(mnist.train, 8);
-    trainer.setData(set.images, Int32Array.from(set.labels), null, null, SIDE, SIDE);
+    trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: SIDE, storedWidth: SIDE, height: SIDE, width: SIDE }, normalisation: null });
     trainer.beginPhase('none', 1e-3, 4);
     const indices = Int32Array.from({ length: 4 * 16 }, (_, i) => (i * 7) % set.labels.length);
     await trainer.run('train', indices, 16);
@@ -244,7 +244,7 @@ describe('loadModel() refuses what is not a training checkpoint', () => {
     const config = { ...header.config, model: { ...header.config.model, dim: 16 } };
     const trainer = createTrainer({ ...nativeTrainerOptions(upgradeConfig(config)), device: 'cpu' });
     const set = takePerClass(mnist.train, 2);
-    trainer.setData(set.images, Int32Array.from(set.labels), null, null, SIDE, SIDE);
+    trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: SIDE, storedWidth: SIDE, height: SIDE, width: SIDE }, normalisation: null });
     const p = write('other-width.ckpt', encodeCheckpoint(header, await trainer.saveState()));
     await refused(p, /holds no loadable network: the state's head\.weight has shape \[16, 128\] but this network's has \[32, 128\]/);
   });

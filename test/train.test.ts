@@ -171,7 +171,7 @@ describe('phase 1 freezing', () => {
       seed: 3,
     });
     const set = takePerClass(mnist.train, 10);
-    trainer.setData(set.images, Int32Array.from(set.labels), null, null, 28, 28);
+    trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 }, normalisation: null });
     const info = trainer.parameterInfo();
     expect(new Set(info.map((p) => p.group))).toEqual(new Set(['backbone', 'batchnorm', 'head']));
     const snapshot = () => new Map(info.map((p) => [p.name, trainer.getParameter(p.name)]));
@@ -201,7 +201,7 @@ describe('phase 1 freezing', () => {
       weightDecay: 0.01, gradClip: 0, augment: true, device: 'cpu', seed: 5,
     });
     const set = takePerClass(mnist.train, 2);
-    trainer.setData(set.images, Int32Array.from(set.labels), null, null, 28, 28);
+    trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 }, normalisation: null });
     const groups = trainer.parameterInfo();
     expect(groups.filter((p) => p.name.includes('shortcut') && p.group === 'batchnorm').length).toBeGreaterThan(0);
     expect(groups.find((p) => p.name === 'head.weight')).toMatchObject({ group: 'head', numel: 512 * 16 });
@@ -223,7 +223,7 @@ describe('phase 1 freezing', () => {
     });
     const trainer = make();
     const set = takePerClass(mnist.train, 2);
-    trainer.setData(set.images, Int32Array.from(set.labels), null, null, 28, 28);
+    trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 }, normalisation: null });
     expect(trainer.parameterInfo().find((p) => p.name === 'head.weight')).toMatchObject({ group: 'head', numel: 128 * 7 * 7 * 16 });
     trainer.beginPhase('none', 1e-3, 1);
     const r = await trainer.run('train', Int32Array.from({ length: 8 }, (_, i) => i * 2), 8);
@@ -233,7 +233,7 @@ describe('phase 1 freezing', () => {
     // 12 × 12 images: the 3 × 3 map is pooled up to 7 × 7, so the head still fits.
     const small = make();
     const pixels = new Uint8Array(4 * 144).map((_, i) => (i * 37) % 256);
-    small.setData(pixels, Int32Array.from([0, 0, 1, 1]), null, null, 12, 12);
+    small.setData({ train: { images: pixels, labels: Int32Array.from([0, 0, 1, 1]) }, valid: null, geometry: { channels: 1, storedHeight: 12, storedWidth: 12, height: 12, width: 12 }, normalisation: null });
     expect((await small.embed(pixels, 4)).length).toBe(4 * 16);
   });
 
@@ -243,7 +243,7 @@ describe('phase 1 freezing', () => {
       weightDecay: 0, gradClip: 1, augment: false, device: 'cpu', seed: 1,
     });
     const set = takePerClass(mnist.train, 4);
-    trainer.setData(set.images, Int32Array.from(set.labels), null, null, 28, 28);
+    trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 }, normalisation: null });
     trainer.beginPhase('none', 1e-3, 2);
     const running = trainer.run('train', Int32Array.from({ length: 80 }, (_, i) => i % 40), 40);
     expect(() => trainer.getParameter('head.weight')).toThrow(expect.objectContaining({ code: 'ERR_SEMIHARD_BUSY' }));

@@ -43,7 +43,12 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
 
   const dataset = loadDataset(resolved.data, resolved.seed);
   const trainer = createTrainer(nativeTrainerOptions(resolved));
-  trainer.setData(dataset.train.images, dataset.train.labels, dataset.valid.images, dataset.valid.labels, dataset.height, dataset.width);
+  trainer.setData({
+    train: { images: dataset.train.images, labels: dataset.train.labels },
+    valid: { images: dataset.valid.images, labels: dataset.valid.labels },
+    geometry: { channels: 1, storedHeight: dataset.height, storedWidth: dataset.width, height: dataset.height, width: dataset.width },
+    normalisation: null,
+  });
   const batchSize = Math.min(resolved.batch.classes, dataset.classes) * resolved.batch.perClass;
   const dist = resolved.distributed;
   if (dist && batchSize % dist.worldSize !== 0) {

@@ -49,22 +49,26 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   }
 
  private:
+  // setData({ train: { labels, images }, valid, geometry, normalisation }).
   Napi::Value set_data(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
-      const int64_t height = positive_integer(env, info[4], "height");
-      const int64_t width = positive_integer(env, info[5], "width");
-      auto set = [&](const Napi::Value& images, const Napi::Value& labels, const std::string& name) {
+      const Napi::Object o = object_arg(env, info[0], "options");
+      const Napi::Object g = object_arg(env, o.Get("geometry"), "options.geometry");
+      const int64_t height = positive_integer_option(env, g, "height", "options.geometry");
+      const int64_t width = positive_integer_option(env, g, "width", "options.geometry");
+      auto set = [&](const Napi::Value& value, const std::string& name) {
+        const Napi::Object d = object_arg(env, value, name);
         core::ImageSet s;
-        s.labels = labels_to_tensor(env, labels, name + "Labels").to(torch::kInt64);
-        s.images = images_to_tensor(env, images, s.labels.numel(), height, width, name + "Images");
-        if (s.images.scalar_type() != torch::kUInt8) throw type_error(env, name + "Images", "a Uint8Array");
+        s.labels = labels_to_tensor(env, d.Get("labels"), name + ".labels").to(torch::kInt64);
+        s.images = images_to_tensor(env, d.Get("images"), s.labels.numel(), height, width, name + ".images");
+        if (s.images.scalar_type() != torch::kUInt8) throw type_error(env, name + ".images", "a Uint8Array");
         return s;
       };
-      core::ImageSet train = set(info[0], info[1], "train");
+      core::ImageSet train = set(o.Get("train"), "options.train");
       core::ImageSet valid;
-      if (!info[2].IsNull() && !info[2].IsUndefined()) valid = set(info[2], info[3], "valid");
+      if (!o.Get("valid").IsNull() && !o.Get("valid").IsUndefined()) valid = set(o.Get("valid"), "options.valid");
       trainer_->set_data(std::move(train), std::move(valid));
       return env.Undefined();
     });

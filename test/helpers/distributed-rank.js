@@ -45,7 +45,12 @@ async function gradients(job) {
     const d = loadDataset('mnist', 0).train;
     train = { images: d.images.subarray(0, job.count * 784), labels: d.labels.subarray(0, job.count) };
   }
-  trainer.setData(train.images, train.labels, valid.images, valid.labels, 28, 28);
+  trainer.setData({
+    train: { images: train.images, labels: train.labels },
+    valid: { images: valid.images, labels: valid.labels },
+    geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 },
+    normalisation: null,
+  });
   if (job.distributed) await trainer.connect(job.distributed);
   trainer.beginPhase(job.freeze, 1e-3, 10);
   const r = await trainer.computeGradients(Int32Array.from(job.indices));
