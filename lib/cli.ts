@@ -13,6 +13,7 @@
 // (a maintained, dependency-light progress bar that redraws in place and degrades to no
 // output when stderr is not a terminal).
 import { Command, CommanderError } from 'commander';
+import { addEmbedCommand } from './cli/embed';
 import { addEvalCommand } from './cli/eval';
 import { addLrFindCommand } from './cli/lr-find';
 import { addPlotHistoryCommand } from './cli/plot-history';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   addLrFindCommand(program);
   addPlotHistoryCommand(program);
   addEvalCommand(program);
+  addEmbedCommand(program);
   return program;
 }
 

@@ -88,3 +88,6 @@ export { launchRanks, freePort } from './launch';
 export type { LaunchOptions } from './launch';
 export { distributedFromEnv } from './distributed';
 export type { DistributedConfig, ResolvedDistributed, CollectiveBackend } from './distributed';
+export type { EmbedFilesOptions } from './model';
+export { writeNpy, writeProjector, projectorFiles } from './export';
+export type { ProjectorRow, ProjectorFiles } from './export';
