@@ -191,6 +191,8 @@ export interface NativeTrainer {
    * streamed set take their images from it (waiting for them) and check the count.
    */
   feed(set: 'train' | 'valid', images: Uint8Array, count: number): void;
+  /** The batches fed to `set` and not yet taken by a step (callable while a job runs). */
+  queued(set: 'train' | 'valid'): number;
   /** Wakes any step waiting for fed images: the job rejects with an Error of `message`. Clears the queues. */
   abortFeed(message: string): void;
   /** Images: count × storedHeight × storedWidth × channels (setData's or the state's geometry), Uint8Array 0..255 or Float32Array 0..1; centre-cropped to height × width. */
@@ -216,6 +218,8 @@ export interface NativeTrainer {
 export interface NativeEmbedderOptions {
   backbone: NativeBackbone;
   dim: number;
+  /** The network's input channels (default 1): the state's geometry must have as many (the network is built before the state is read). */
+  channels?: 1 | 3;
   device: NativeDevice;
 }
 
@@ -296,6 +300,15 @@ export interface NativeBinding {
   ): Promise<NativeLossResult>;
   /** The training transform of each image (crop, flip, affine; generator seeded with `seed`), on a worker; count × outHeight × outWidth × channels pixels 0..1 out. */
   augmentImages(options: NativeAugmentOptions): Promise<Float32Array>;
+  /** Tests only: the crop boxes (count × [top, left, height, width]) augmentImages draws first with `seed`. */
+  cropBoxesForTesting(options: { count: number; height: number; width: number; crop: NativeCrop; seed: number }): Int32Array;
+  /** Tests only: what validation and embedding feed the network: count × channels × height × width, centre-cropped and normalised. */
+  networkInputForTesting(options: {
+    images: Uint8Array | Float32Array;
+    count: number;
+    geometry: NativeImageGeometry;
+    normalisation: { mean: number[]; std: number[] };
+  }): Float32Array;
   /** count × storedHeight × storedWidth × channels bytes of native memory, zero-filled (a RangeError when it cannot be allocated). */
   createImageStore(count: number, storedHeight: number, storedWidth: number, channels: number): NativeImageStore;
   info(): NativeInfo;

@@ -12,6 +12,7 @@
 #include "embedder_binding.h"
 #include "errors.h"
 #include "evaluation_binding.h"
+#include "image_store_binding.h"
 #include "loss_binding.h"
 #include "trainer_binding.h"
 
@@ -56,6 +57,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_embedder(env, exports);
   register_evaluation_functions(env, exports);
   register_augment_functions(env, exports);
+  register_image_store(env, exports);
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
   exports.Set("benchmarkGram", Napi::Function::New(env, benchmark_gram, "benchmarkGram"));

@@ -11,6 +11,9 @@ namespace semihard::binding {
 // { rotation, scale, translate, flip } -> the core's ranges (scale s: 1 - s .. 1 + s); the
 // core checks them where it draws transforms (core::check_affine_range).
 core::AffineRange affine_range(Napi::Env env, const Napi::Value& value, const std::string& argument);
+// { minScale, maxScale, minRatio, maxRatio } -> the core's crop range (core::check_crop_range
+// checks it).
+core::CropRange crop_range(Napi::Env env, const Napi::Value& value, const std::string& argument);
 
 void register_augment_functions(Napi::Env env, Napi::Object exports);
 

@@ -50,8 +50,28 @@ torch::Tensor rows_to_tensor(Napi::Env env, const Napi::Value& value, int64_t di
   return flat.view({flat.numel() / dim, dim});
 }
 
+namespace {
+
+torch::Tensor shaped_images(Napi::Env env, const torch::Tensor& flat, int64_t count, int64_t height, int64_t width,
+                            int64_t channels, const std::string& argument) {
+  // Each factor is a safe integer; a product past int64 cannot match a typed array's length.
+  int64_t expected = 0;
+  if (__builtin_mul_overflow(count, height, &expected) || __builtin_mul_overflow(expected, width, &expected) ||
+      __builtin_mul_overflow(expected, channels, &expected) || flat.numel() != expected) {
+    throw range_error(env, argument, "Expected " + argument + ".length to be count x height x width x channels (" +
+                                         std::to_string(count) + " x " + std::to_string(height) + " x " +
+                                         std::to_string(width) + " x " + std::to_string(channels) + ") but received " +
+                                         std::to_string(flat.numel()));
+  }
+  return flat.view({count, height, width, channels});
+}
+
+}  // namespace
+
+bool is_uint8_array(const Napi::Value& value) { return is_typed_array(value, napi_uint8_array); }
+
 torch::Tensor images_to_tensor(Napi::Env env, const Napi::Value& value, int64_t count, int64_t height, int64_t width,
-                               const std::string& argument) {
+                               int64_t channels, const std::string& argument) {
   torch::Tensor flat;
   if (is_typed_array(value, napi_float32_array)) {
     flat = float32_array_to_tensor(env, value, argument);
@@ -60,12 +80,12 @@ torch::Tensor images_to_tensor(Napi::Env env, const Napi::Value& value, int64_t 
   } else {
     throw type_error(env, argument, "a Uint8Array or Float32Array");
   }
-  if (flat.numel() != count * height * width) {
-    throw range_error(env, argument, "Expected " + argument + ".length to be count x height x width (" +
-                                         std::to_string(count * height * width) + ") but received " +
-                                         std::to_string(flat.numel()));
-  }
-  return flat.view({count, height, width});
+  return shaped_images(env, flat, count, height, width, channels, argument);
+}
+
+torch::Tensor uint8_images_to_tensor(Napi::Env env, const Napi::Value& value, int64_t count, int64_t height,
+                                     int64_t width, int64_t channels, const std::string& argument) {
+  return shaped_images(env, uint8_array_to_tensor(env, value, argument), count, height, width, channels, argument);
 }
 
 Napi::Float32Array tensor_to_float32_array(Napi::Env env, const torch::Tensor& tensor) {
@@ -113,6 +133,20 @@ int64_t integer_option(Napi::Env env, const Napi::Object& options, const char* n
 
 int64_t positive_integer_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path) {
   return positive_integer(env, options.Get(name), field(path, name));
+}
+
+std::vector<double> number_array_option(Napi::Env env, const Napi::Object& options, const char* name,
+                                        const std::string& path) {
+  const Napi::Value v = options.Get(name);
+  if (!v.IsArray()) throw type_error(env, field(path, name), "an array of numbers");
+  const Napi::Array array = v.As<Napi::Array>();
+  std::vector<double> out;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const Napi::Value item = array.Get(i);
+    if (!item.IsNumber()) throw type_error(env, field(path, name), "an array of numbers");
+    out.push_back(item.As<Napi::Number>().DoubleValue());
+  }
+  return out;
 }
 
 bool boolean_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path) {

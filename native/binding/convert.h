@@ -9,6 +9,7 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -28,9 +29,14 @@ torch::Tensor labels_to_tensor(Napi::Env env, const Napi::Value& value, const st
 torch::Tensor uint8_array_to_tensor(Napi::Env env, const Napi::Value& value, const std::string& argument);
 // A Float32Array as rows x dim: its length must be a multiple of dim.
 torch::Tensor rows_to_tensor(Napi::Env env, const Napi::Value& value, int64_t dim, const std::string& argument);
-// Images as N x H x W: a Uint8Array (0..255) or a Float32Array (0..1) of count * height * width.
+// Images as N x H x W x C (channels interleaved): a Uint8Array (0..255) or a Float32Array
+// (0..1) of count * height * width * channels.
 torch::Tensor images_to_tensor(Napi::Env env, const Napi::Value& value, int64_t count, int64_t height, int64_t width,
-                               const std::string& argument);
+                               int64_t channels, const std::string& argument);
+// A Uint8Array of count * height * width * channels as N x H x W x C.
+torch::Tensor uint8_images_to_tensor(Napi::Env env, const Napi::Value& value, int64_t count, int64_t height,
+                                     int64_t width, int64_t channels, const std::string& argument);
+bool is_uint8_array(const Napi::Value& value);
 Napi::Float32Array tensor_to_float32_array(Napi::Env env, const torch::Tensor& tensor);
 
 // A size the binding shapes memory with (a dimension, a count, a batch): a safe integer >= 1.
@@ -43,6 +49,9 @@ bool has_option(const Napi::Object& options, const char* name);
 std::string string_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path = "options");
 double number_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path = "options");
 bool boolean_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path = "options");
+// An array of numbers.
+std::vector<double> number_array_option(Napi::Env env, const Napi::Object& options, const char* name,
+                                        const std::string& path = "options");
 // A number with an integral value that int64_t holds exactly.
 int64_t integer_option(Napi::Env env, const Napi::Object& options, const char* name, const std::string& path = "options");
 int64_t positive_integer_option(Napi::Env env, const Napi::Object& options, const char* name,

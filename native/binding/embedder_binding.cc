@@ -16,10 +16,12 @@ namespace {
 class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
  public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "Embedder", {InstanceMethod("embed", &EmbedderWrap::embed)});
+    return DefineClass(env, "Embedder",
+                       {InstanceMethod("embed", &EmbedderWrap::embed),
+                        InstanceAccessor("geometry", &EmbedderWrap::geometry, nullptr)});
   }
 
-  // new Embedder({ backbone, dim, device }): the network with its initial weights, built on
+  // new Embedder({ backbone, dim, channels?, device }): the network with its initial weights, built on
   // the JS thread (as a Trainer's is: its weights are drawn from LibTorch's global generator).
   explicit EmbedderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EmbedderWrap>(info) {
     Napi::Env env = info.Env();
@@ -28,6 +30,7 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
       core::EmbedderOptions options;
       options.backbone = enum_option(env, o, "backbone", core::kBackboneNames);
       options.dim = integer_option(env, o, "dim");
+      if (has_option(o, "channels")) options.channels = positive_integer_option(env, o, "channels");
       options.device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames));
       embedder_ = std::make_unique<core::Embedder>(options);
       return env.Undefined();
@@ -42,14 +45,29 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
   }
 
  private:
-  // embed(images, count) -> Promise<Float32Array> of count x dim.
+  // geometry: the state's { channels, storedHeight, storedWidth, height, width }.
+  Napi::Value geometry(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const core::ImageGeometry& g = embedder_->geometry();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("channels", static_cast<double>(g.channels));
+    out.Set("storedHeight", static_cast<double>(g.stored_height));
+    out.Set("storedWidth", static_cast<double>(g.stored_width));
+    out.Set("height", static_cast<double>(g.height));
+    out.Set("width", static_cast<double>(g.width));
+    return out;
+  }
+
+  // embed(images, count) -> Promise<Float32Array> of count x dim: images count x storedHeight x
+  // storedWidth x channels of the state's geometry.
   Napi::Value embed(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
       const int64_t count = positive_integer(env, info[1], "count");
+      const core::ImageGeometry& g = embedder_->geometry();
       auto images = std::make_shared<torch::Tensor>(
-          images_to_tensor(env, info[0], count, embedder_->image_height(), embedder_->image_width(), "images"));
+          images_to_tensor(env, info[0], count, g.stored_height, g.stored_width, g.channels, "images"));
       auto out = std::make_shared<torch::Tensor>();
       return TaskWorker::queue(
           env, "semihard:embedder-embed", [this, images, out] { *out = embedder_->embed(*images); },

@@ -51,6 +51,9 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
         outcome_.lrs.push_back(report.lr);
         progress.Send(&report, 1);
       }
+    } catch (const core::FeedCancelled&) {
+      // cancel() ended a wait for fed images: the run stops there, as between steps.
+      outcome_.cancelled = true;
     } catch (...) {
       error_ = capture_current_exception();
       SetError(error_.message);

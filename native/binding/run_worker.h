@@ -1,6 +1,7 @@
 // The Trainer's run(): training or validation steps on a worker thread. Each step's loss
 // reaches JS through a progress queue (onStep); a stop wished by cancel() or a throwing
-// onStep is honoured between steps, on every rank together. One job at a time: the caller
+// onStep is honoured between steps, on every rank together, or, when a step waits for fed
+// images, at once on this rank (other ranks then fail at their next collective). One job at a time: the caller
 // marks its trainer busy and `done` runs on the JS thread before the Promise settles.
 #pragma once
 

@@ -19,14 +19,15 @@
 namespace semihard::binding {
 namespace {
 
-enum class RunMode { kTrain, kValid };
-constexpr core::Named<RunMode> kRunModeNames[] = {{"train", RunMode::kTrain}, {"valid", RunMode::kValid}};
 
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "Trainer",
                        {InstanceMethod("setData", &TrainerWrap::set_data),
+                        InstanceMethod("feed", &TrainerWrap::feed),
+                        InstanceMethod("abortFeed", &TrainerWrap::abort_feed),
+                        InstanceMethod("queued", &TrainerWrap::queued),
                         InstanceMethod("beginPhase", &TrainerWrap::begin_phase),
                         InstanceMethod("run", &TrainerWrap::run),
                         InstanceMethod("cancel", &TrainerWrap::cancel),
@@ -54,22 +55,43 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
-      const Napi::Object o = object_arg(env, info[0], "options");
-      const Napi::Object g = object_arg(env, o.Get("geometry"), "options.geometry");
-      const int64_t height = positive_integer_option(env, g, "height", "options.geometry");
-      const int64_t width = positive_integer_option(env, g, "width", "options.geometry");
-      auto set = [&](const Napi::Value& value, const std::string& name) {
-        const Napi::Object d = object_arg(env, value, name);
-        core::ImageSet s;
-        s.labels = labels_to_tensor(env, d.Get("labels"), name + ".labels").to(torch::kInt64);
-        s.images = images_to_tensor(env, d.Get("images"), s.labels.numel(), height, width, name + ".images");
-        if (s.images.scalar_type() != torch::kUInt8) throw type_error(env, name + ".images", "a Uint8Array");
-        return s;
-      };
-      core::ImageSet train = set(o.Get("train"), "options.train");
-      core::ImageSet valid;
-      if (!o.Get("valid").IsNull() && !o.Get("valid").IsUndefined()) valid = set(o.Get("valid"), "options.valid");
-      trainer_->set_data(std::move(train), std::move(valid));
+      trainer_->set_data(data_options(env, info[0]));
+      return env.Undefined();
+    });
+  }
+
+  // feed(set, images: Uint8Array, count): the next batch of a streamed set (copied); allowed
+  // while a job runs.
+  Napi::Value feed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      const core::Split split = enum_arg(env, info[0], "set", core::kSplitNames);
+      const int64_t count = positive_integer(env, info[2], "count");
+      const core::ImageGeometry& g = trainer_->geometry();
+      TORCH_CHECK(trainer_->data_set(split).streamed(), "feed: the ", split == core::Split::kTrain ? "train" : "valid",
+                  " set is not streamed (setData gave its images)");
+      trainer_->feed(split).push(uint8_images_to_tensor(env, info[1], count, g.stored_height, g.stored_width, g.channels, "images"));
+      return env.Undefined();
+    });
+  }
+
+  // queued(set) -> the batches fed and not yet taken by a step.
+  Napi::Value queued(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      const core::Split split = enum_arg(env, info[0], "set", core::kSplitNames);
+      return Napi::Number::New(env, static_cast<double>(trainer_->feed(split).size()));
+    });
+  }
+
+  // abortFeed(message): a job waiting for fed images rejects with `message`; the queues empty.
+  Napi::Value abort_feed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      if (!info[0].IsString()) throw type_error(env, "message", "a string");
+      const std::string message = info[0].As<Napi::String>().Utf8Value();
+      trainer_->feed(core::Split::kTrain).abort(message);
+      trainer_->feed(core::Split::kValid).abort(message);
       return env.Undefined();
     });
   }
@@ -90,21 +112,37 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
-      const RunMode mode = enum_arg(env, info[0], "mode", kRunModeNames);
+      const core::Split mode = enum_arg(env, info[0], "mode", core::kSplitNames);
       const int64_t batch = positive_integer(env, info[2], "batchSize");
       torch::Tensor indices = batches_arg(env, info[1], batch, "indices").flatten();
       Napi::Function on_step;
       if (info.Length() > 3 && info[3].IsFunction()) on_step = info[3].As<Napi::Function>();
-      TaskWorker::Finally release = job_.occupy();
+      TaskWorker::Finally release = occupy_with_feeds();
       cancel_ = false;
-      StepsJob steps{trainer_.get(), &cancel_, mode == RunMode::kTrain, std::move(indices), batch};
+      StepsJob steps{trainer_.get(), &cancel_, mode == core::Split::kTrain, std::move(indices), batch};
       return queue_steps(env, std::move(steps), on_step, [this, release] { release(); cancel_ = false; }, Value());
     });
   }
 
+  // Stops a run between steps, and ends a wait for fed images (a run then resolves cancelled).
   Napi::Value cancel(const Napi::CallbackInfo& info) {
     cancel_ = true;
+    trainer_->feed(core::Split::kTrain).cancel();
+    trainer_->feed(core::Split::kValid).cancel();
     return info.Env().Undefined();
+  }
+
+  // The job slot for a job that may wait for fed images: the feeds forget an abort or cancel
+  // from before it, and drop what is left in them when it ends.
+  TaskWorker::Finally occupy_with_feeds() {
+    TaskWorker::Finally release = job_.occupy();
+    trainer_->feed(core::Split::kTrain).rearm();
+    trainer_->feed(core::Split::kValid).rearm();
+    return [this, release] {
+      trainer_->feed(core::Split::kTrain).reset();
+      trainer_->feed(core::Split::kValid).reset();
+      release();
+    };
   }
 
   Napi::Value embed(const Napi::CallbackInfo& info) {
@@ -112,9 +150,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
       const int64_t count = positive_integer(env, info[1], "count");
-      const int64_t height = trainer_->image_height(), width = trainer_->image_width();
-      TORCH_CHECK(height > 0, "Trainer::embed: the model has no image size yet (no data, no state)");
-      auto images = std::make_shared<torch::Tensor>(images_to_tensor(env, info[0], count, height, width, "images"));
+      const core::ImageGeometry& g = trainer_->geometry();
+      TORCH_CHECK(g.height > 0, "Trainer::embed: the model has no image size yet (no data, no state)");
+      auto images = std::make_shared<torch::Tensor>(
+          images_to_tensor(env, info[0], count, g.stored_height, g.stored_width, g.channels, "images"));
       auto out = std::make_shared<torch::Tensor>();
       return TaskWorker::queue(
           env, "semihard:embed", [this, images, out] { *out = trainer_->embed(*images); },
@@ -163,7 +202,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       return TaskWorker::queue(
           env, "semihard:lr-find", [this, batches, options, out] { *out = core::find_learning_rate(*trainer_, *batches, options); },
           [out](Napi::Env e) -> Napi::Value { return lr_find_result_to_js(e, *out); },
-          job_.occupy(), Value());
+          occupy_with_feeds(), Value());
     });
   }
 
@@ -203,7 +242,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
             }
           },
           [loss, grads](Napi::Env e) -> Napi::Value { return gradients_to_js(e, *loss, *grads); },
-          job_.occupy(), Value());
+          occupy_with_feeds(), Value());
     });
   }
 

@@ -17,8 +17,13 @@
 namespace semihard::binding {
 
 // new Trainer({ backbone, dim, batchNorm?, lossKind, margin, soft, distance, weightDecay,
-// gradClip, augment, affine?, device, deviceIndex?, seed }).
+// gradClip, augment, affine?, crop?, channels?, device, deviceIndex?, seed }).
 core::TrainerOptions trainer_options(Napi::Env env, const Napi::Value& value);
+
+// setData({ train: { labels, images }, valid, geometry, normalisation }): images a Uint8Array
+// (copied), an image store (shared) or null (streamed); each held set's length or store shape
+// checked against its labels and the geometry.
+core::DataOptions data_options(Napi::Env env, const Napi::Value& value);
 
 // lrFind's { freeze, startLr, endLr } (its indices and batchSize are batches_arg's).
 core::LrFindOptions lr_find_options(Napi::Env env, const Napi::Object& options);

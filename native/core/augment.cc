@@ -36,14 +36,35 @@ torch::Tensor draw_affine(int64_t n, at::Generator& generator, const AffineRange
 }
 
 torch::Tensor apply_affine(const torch::Tensor& images, const torch::Tensor& theta) {
+  return apply_affine(images, theta, images.size(2), images.size(3));
+}
+
+torch::Tensor apply_affine(const torch::Tensor& images, const torch::Tensor& theta, int64_t height, int64_t width) {
   namespace F = torch::nn::functional;
-  torch::Tensor grid = F::affine_grid(theta.to(images.device()), images.sizes(), /*align_corners=*/false);
+  TORCH_CHECK(images.dim() == 4 && theta.size(0) == images.size(0), "apply_affine: images must be N x C x H x W, one theta each");
+  torch::Tensor grid =
+      F::affine_grid(theta.to(images.device()), {images.size(0), images.size(1), height, width}, /*align_corners=*/false);
   return F::grid_sample(images, grid,
                         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kReflection).align_corners(false));
 }
 
 torch::Tensor random_affine(const torch::Tensor& images, at::Generator& generator, const AffineRange& range) {
   return apply_affine(images, draw_affine(images.size(0), generator, range));
+}
+
+torch::Tensor train_transform(const torch::Tensor& images, int64_t batch, int64_t begin, at::Generator& generator,
+                              const TrainTransform& transform) {
+  const int64_t n = images.size(0);
+  TORCH_CHECK(begin >= 0 && begin + n <= batch, "train_transform: rows [", begin, ", ", begin + n, ") are not in a batch of ", batch);
+  if (!transform.crop) {
+    TORCH_CHECK(images.size(2) == transform.height && images.size(3) == transform.width,
+                "train_transform: without a crop the images must be of the output size");
+    return apply_affine(images, draw_affine(batch, generator, transform.affine).narrow(0, begin, n));
+  }
+  const int64_t height = images.size(2), width = images.size(3);
+  const torch::Tensor boxes = draw_crops(batch, height, width, generator, *transform.crop).narrow(0, begin, n);
+  const torch::Tensor theta = draw_affine(batch, generator, transform.affine).narrow(0, begin, n);
+  return apply_affine(images, compose_crops(theta, boxes, height, width), transform.height, transform.width);
 }
 
 }  // namespace semihard::core

@@ -1,9 +1,15 @@
 // Train-time augmentation: a small random affine transform per image (rotation, scale,
-// translation, optionally a horizontal flip) resampled bilinearly with reflection padding,
-// drawn from a seeded generator.
+// translation, optionally a horizontal flip), after a random resized crop when one is asked
+// for (random_resized_crop.h), composed into one 2 x 3 transform and resampled once,
+// bilinearly with reflection padding, drawn from a seeded generator.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+
 #include <torch/types.h>
+
+#include "random_resized_crop.h"
 
 namespace semihard::core {
 
@@ -26,8 +32,26 @@ void check_affine_range(const AffineRange& range);
 // `generator`, so a seed gives the same images on every device.
 // The transforms of n images: n x 2 x 3 float32 on the CPU, drawn from `generator`.
 torch::Tensor draw_affine(int64_t n, at::Generator& generator, const AffineRange& range = {});
-// images resampled through `theta` (draw_affine's), bilinear with reflection padding.
+// images resampled through `theta` (draw_affine's), bilinear with reflection padding, to
+// height x width (default: the images' own size).
 torch::Tensor apply_affine(const torch::Tensor& images, const torch::Tensor& theta);
+torch::Tensor apply_affine(const torch::Tensor& images, const torch::Tensor& theta, int64_t height, int64_t width);
 torch::Tensor random_affine(const torch::Tensor& images, at::Generator& generator, const AffineRange& range = {});
+
+// The training transform. Without a crop: the affine alone, on images of the network's size
+// (draw_affine then apply_affine, as before crops existed). With one: a random resized crop of
+// each (stored-size) image, then the flip and affine, as one transform resampled to height x
+// width. The generator gives the crops of all images first, then draw_affine's parameters.
+struct TrainTransform {
+  AffineRange affine;
+  std::optional<CropRange> crop;
+  int64_t height = 0, width = 0;  // the output (network) size
+};
+
+// images: rows [begin, begin + n) of a batch of `batch` images, N x C x H x W float32 on any
+// device. Every rank draws the parameters of the whole batch (so generators stay in step and
+// each image is transformed as it would be in one process) and applies its rows'.
+torch::Tensor train_transform(const torch::Tensor& images, int64_t batch, int64_t begin, at::Generator& generator,
+                              const TrainTransform& transform);
 
 }  // namespace semihard::core

@@ -1,5 +1,5 @@
 // Inference with a trained embedding network: the network of a Trainer's configuration,
-// with only the weights, BatchNorm buffers, normalisation and image size of the Trainer's
+// with only the weights, BatchNorm buffers, normalisation and image geometry of the Trainer's
 // saved state (model_state.h): no optimiser, no data, no generator. Embeds in eval mode
 // without gradients, exactly as Trainer::embed does.
 #pragma once
@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "embedding_net.h"
+#include "image_geometry.h"
 #include "model_state.h"
 
 namespace semihard::core {
@@ -17,6 +18,7 @@ namespace semihard::core {
 struct EmbedderOptions {
   Backbone backbone = Backbone::kConvNet;
   int64_t dim = 128;
+  int64_t channels = 1;  // the network's input channels: the state's must be the same
   torch::Device device{torch::kCPU};
 };
 
@@ -26,18 +28,18 @@ class Embedder {
   // Trainer's are, until load_state replaces them.
   explicit Embedder(const EmbedderOptions& options);
 
-  // Reads Trainer::save_state's bytes: the weights, buffers, normalisation and image size
-  // (the rest is ignored). The network's configuration must be the one that saved them.
+  // Reads Trainer::save_state's bytes: the weights, buffers, normalisation and geometry (the
+  // rest is ignored). The network's configuration must be the one that saved them.
   void load_state(const std::string& bytes);
-  bool loaded() const { return state_.height > 0; }
+  bool loaded() const { return state_.geometry.height > 0; }
 
-  // Embeddings of N x H x W images (uint8 0..255, or float32 0..1) of the state's image size:
-  // N x dim float32 on the CPU, each row of unit norm.
+  // Embeddings of N x stored_height x stored_width x C images of the state's geometry (uint8
+  // 0..255, or float32 0..1), centre-cropped to its height x width: N x dim float32 on the
+  // CPU, each row of unit norm.
   torch::Tensor embed(const torch::Tensor& images);
 
   int64_t dim() const { return options_.dim; }
-  int64_t image_height() const { return state_.height; }
-  int64_t image_width() const { return state_.width; }
+  const ImageGeometry& geometry() const { return state_.geometry; }
   const torch::Device& device() const { return options_.device; }
 
  private:

@@ -1,14 +1,11 @@
 #include "model_state.h"
 
-#include <algorithm>
 #include <sstream>
 #include <utility>
 #include <vector>
 
 namespace semihard::core {
 namespace {
-
-constexpr int64_t kEmbedChunk = 1024;
 
 // Every parameter's and buffer's name and shape, in the module's order.
 std::vector<std::pair<std::string, std::vector<int64_t>>> shapes(EmbeddingNet& model) {
@@ -28,6 +25,45 @@ void open_state(const std::string& bytes, const torch::Device& device, torch::se
   TORCH_CHECK(format.item<int64_t>() == kStateFormat, "unsupported native state format ", format.item<int64_t>());
 }
 
+ModelState read_model_meta(torch::serialize::InputArchive& archive) {
+  torch::Tensor normalisation, size, geometry;
+  archive.read("normalisation", normalisation);
+  archive.read("image_size", size);
+  normalisation = normalisation.to(torch::kCPU, torch::kFloat32);
+  size = size.to(torch::kCPU, torch::kInt64);
+  TORCH_CHECK(size.numel() == 2, "the state's image size is malformed");
+  // 1-D {mean, std}: a state from before colour images; 2 x C otherwise.
+  if (normalisation.dim() == 1) normalisation = normalisation.view({2, normalisation.numel() / 2});
+  TORCH_CHECK(normalisation.dim() == 2 && normalisation.size(0) == 2 && normalisation.size(1) >= 1,
+              "the state's normalisation is malformed");
+  ModelState state;
+  ImageGeometry& g = state.geometry;
+  g.height = size[0].item<int64_t>();
+  g.width = size[1].item<int64_t>();
+  if (archive.try_read("geometry", geometry)) {
+    geometry = geometry.to(torch::kCPU, torch::kInt64);
+    TORCH_CHECK(geometry.numel() == 5, "the state's geometry is malformed");
+    g.channels = geometry[0].item<int64_t>();
+    g.stored_height = geometry[1].item<int64_t>();
+    g.stored_width = geometry[2].item<int64_t>();
+    TORCH_CHECK(geometry[3].item<int64_t>() == g.height && geometry[4].item<int64_t>() == g.width,
+                "the state's geometry disagrees with its image size");
+  } else {
+    g.channels = 1;
+    g.stored_height = g.height;
+    g.stored_width = g.width;
+  }
+  // A trainer saved before it had data records no size (height 0).
+  if (g.height > 0) check_geometry(g);
+  TORCH_CHECK(normalisation.size(1) == g.channels, "the state's normalisation has ", normalisation.size(1),
+              " channels but its images ", g.channels);
+  const torch::Tensor n = normalisation.contiguous();
+  state.normalisation.mean.assign(n[0].data_ptr<float>(), n[0].data_ptr<float>() + g.channels);
+  state.normalisation.std.assign(n[1].data_ptr<float>(), n[1].data_ptr<float>() + g.channels);
+  check_normalisation(state.normalisation, g.channels);
+  return state;
+}
+
 ModelState load_model_state(torch::serialize::InputArchive& archive, EmbeddingNet& model) {
   torch::serialize::InputArchive model_archive;
   archive.read("model", model_archive);
@@ -41,38 +77,15 @@ ModelState load_model_state(torch::serialize::InputArchive& archive, EmbeddingNe
                 c10::IntArrayRef(loaded[i].second), " but this network's has ", c10::IntArrayRef(expected[i].second),
                 ": the state was saved by a network of another configuration");
   }
-  torch::Tensor normalisation, size;
-  archive.read("normalisation", normalisation);
-  archive.read("image_size", size);
-  normalisation = normalisation.to(torch::kCPU);
-  size = size.to(torch::kCPU);
-  TORCH_CHECK(normalisation.numel() == 2 && size.numel() == 2, "the state's normalisation or image size is malformed");
-  ModelState state;
-  state.normalisation.mean = normalisation[0].item<float>();
-  state.normalisation.std = normalisation[1].item<float>();
-  state.height = size[0].item<int64_t>();
-  state.width = size[1].item<int64_t>();
-  return state;
+  return read_model_meta(archive);
 }
 
-torch::Tensor network_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device) {
-  torch::Tensor x = images.scalar_type() == torch::kUInt8 ? images.to(torch::kFloat32) / 255.0f
-                                                          : images.to(torch::kFloat32);
-  return ((x - normalisation.mean) / normalisation.std).unsqueeze(1).to(device);
-}
-
-torch::Tensor embed_images(EmbeddingNet& model, const Normalisation& normalisation, const torch::Device& device,
-                           const torch::Tensor& images, int64_t dim) {
-  TORCH_CHECK(images.dim() == 3, "images must be N x H x W");
-  torch::NoGradGuard no_grad;
-  model->eval();
-  std::vector<torch::Tensor> out;
-  for (int64_t start = 0; start < images.size(0); start += kEmbedChunk) {
-    const int64_t n = std::min(kEmbedChunk, images.size(0) - start);
-    out.push_back(model->forward(network_input(images.narrow(0, start, n), normalisation, device)).to(torch::kCPU));
-  }
-  if (out.empty()) return torch::empty({0, dim});
-  return torch::cat(out);
+void write_model_meta(torch::serialize::OutputArchive& archive, const ModelState& state) {
+  const ImageGeometry& g = state.geometry;
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+  archive.write("normalisation", torch::stack({torch::tensor(state.normalisation.mean, f32), torch::tensor(state.normalisation.std, f32)}));
+  archive.write("image_size", torch::tensor({g.height, g.width}));
+  archive.write("geometry", torch::tensor({g.channels, g.stored_height, g.stored_width, g.height, g.width}));
 }
 
 }  // namespace semihard::core

@@ -13,11 +13,15 @@
 namespace semihard::core {
 namespace {
 
-void check_images(const ImageSet& set, const char* which) {
-  TORCH_CHECK(set.images.dim() == 3 && set.images.scalar_type() == torch::kUInt8,
-              which, " images must be N x H x W uint8");
-  TORCH_CHECK(set.labels.dim() == 1 && set.labels.size(0) == set.images.size(0), which,
-              " labels must be one per image");
+void check_set(const ImageSet& set, const ImageGeometry& g, const char* which) {
+  TORCH_CHECK(set.labels.dim() == 1 && set.labels.scalar_type() == torch::kInt64, which, " labels must be N int64");
+  if (set.streamed()) return;
+  const torch::Tensor& x = set.images;
+  TORCH_CHECK(x.dim() == 4 && x.scalar_type() == torch::kUInt8 && x.size(1) == g.stored_height &&
+                  x.size(2) == g.stored_width && x.size(3) == g.channels,
+              which, " images must be N x ", g.stored_height, " x ", g.stored_width, " x ", g.channels, " uint8, got ",
+              x.sizes(), " ", x.scalar_type());
+  TORCH_CHECK(set.labels.size(0) == x.size(0), which, " labels must be one per image");
 }
 
 }  // namespace
@@ -25,38 +29,50 @@ void check_images(const ImageSet& set, const char* which) {
 Trainer::Trainer(const TrainerOptions& options)
     : options_(options), generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed + 1)) {
   check_affine_range(options.affine);
+  TORCH_CHECK(options.channels == 1 || options.channels == 3, "Trainer: channels must be 1 or 3, got ", options.channels);
+  if (options.crop) check_crop_range(*options.crop);
+  geometry_.channels = options.channels;
+  normalisation_.mean.assign(options.channels, 0.0f);
+  normalisation_.std.assign(options.channels, 1.0f);
   torch::manual_seed(options.seed);  // the model's initial weights
-  model_ = EmbeddingNet(options.backbone, options.dim);
+  model_ = EmbeddingNet(options.backbone, options.dim, options.channels);
   model_->set_batch_norm_statistics(options.batch_norm);
   model_->to(options.device);
 }
 
-void Trainer::set_data(ImageSet train, ImageSet valid) {
-  check_images(train, "train");
-  if (valid.images.defined()) check_images(valid, "valid");
-  TORCH_CHECK(train.images.size(0) > 0, "the train set is empty");
-  height_ = train.images.size(1);
-  width_ = train.images.size(2);
-  // Mean and standard deviation of the train pixels (0..1), exactly, in integer sums over
-  // chunks of images: no float copy of the whole set.
-  int64_t sum = 0, sum_sq = 0;
-  constexpr int64_t kChunk = 4096;
-  for (int64_t start = 0; start < train.images.size(0); start += kChunk) {
-    const torch::Tensor chunk = train.images.narrow(0, start, std::min(kChunk, train.images.size(0) - start)).to(torch::kInt64);
-    sum += chunk.sum().item<int64_t>();
-    sum_sq += chunk.square().sum().item<int64_t>();
+void Trainer::set_data(DataOptions data) {
+  check_geometry(data.geometry);
+  TORCH_CHECK(data.geometry.channels == options_.channels, "set_data: the images have ", data.geometry.channels,
+              " channels but the network takes ", options_.channels);
+  TORCH_CHECK(data.train.present() && data.train.labels.size(0) > 0, "the train set is empty");
+  check_set(data.train, data.geometry, "train");
+  if (data.valid.present()) check_set(data.valid, data.geometry, "valid");
+  if (data.normalisation) {
+    check_normalisation(*data.normalisation, data.geometry.channels);
+    normalisation_ = *data.normalisation;
+  } else {
+    TORCH_CHECK(!data.train.streamed(), "set_data: the train set's own normalisation needs its images, but they are streamed");
+    normalisation_ = pixel_statistics(data.train.images, data.geometry.channels);
   }
-  const double n = static_cast<double>(train.images.numel());
-  const double mean = static_cast<double>(sum) / n / 255.0;
-  const double variance = static_cast<double>(sum_sq) / n / (255.0 * 255.0) - mean * mean;
-  mean_ = static_cast<float>(mean);
-  std_ = static_cast<float>(std::max(std::sqrt(std::max(variance, 0.0)), 1e-6));
-  train_ = std::move(train);
-  valid_ = std::move(valid);
+  geometry_ = data.geometry;
+  train_ = std::move(data.train);
+  valid_ = std::move(data.valid);
+  train_feed_.reset();
+  valid_feed_.reset();
 }
 
-torch::Tensor Trainer::to_input(const torch::Tensor& images) const {
-  return network_input(images, Normalisation{mean_, std_}, options_.device);
+torch::Tensor Trainer::rows(Split split, const torch::Tensor& indices) {
+  const ImageSet& set = data_set(split);
+  if (!set.streamed()) return set.images.index_select(0, indices);
+  torch::Tensor fed = feed(split).pop();
+  TORCH_CHECK(fed.dim() == 4 && fed.size(0) == indices.size(0), "the fed batch holds ", fed.dim() == 4 ? fed.size(0) : -1,
+              " images but this step embeds ", indices.size(0), " rows of the ", split == Split::kTrain ? "train" : "valid",
+              " set");
+  TORCH_CHECK(fed.scalar_type() == torch::kUInt8 && fed.size(1) == geometry_.stored_height &&
+                  fed.size(2) == geometry_.stored_width && fed.size(3) == geometry_.channels,
+              "the fed images must be N x ", geometry_.stored_height, " x ", geometry_.stored_width, " x ",
+              geometry_.channels, " uint8");
+  return fed;
 }
 
 void Trainer::begin_phase(Freeze freeze, double max_lr, int64_t total_steps) {
@@ -107,15 +123,17 @@ std::pair<int64_t, int64_t> Trainer::local_rows(int64_t batch) const {
 
 StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   TORCH_CHECK(optimizer_, "begin_phase must come before train_step");
-  TORCH_CHECK(train_.images.defined(), "set_data must come before train_step");
+  TORCH_CHECK(train_.present(), "set_data must come before train_step");
   model_->train();
-  const auto [begin, rows] = local_rows(indices.size(0));
-  torch::Tensor x = to_input(train_.images.index_select(0, indices.narrow(0, begin, rows)));
+  const auto [begin, rows_here] = local_rows(indices.size(0));
+  torch::Tensor images = rows(Split::kTrain, indices.narrow(0, begin, rows_here));
+  const bool random_crop = options_.augment && options_.crop.has_value();
+  if (!random_crop) images = centre_crop(images, geometry_);
+  torch::Tensor x = network_input(images, normalisation_, options_.device);
   if (options_.augment) {
-    // Drawn for the whole global batch on every rank, so the generators stay in step and each
-    // image is transformed as it would be in one process.
     torch::NoGradGuard no_grad;
-    x = apply_affine(x, draw_affine(indices.size(0), generator_, options_.affine).narrow(0, begin, rows));
+    x = train_transform(x, indices.size(0), begin, generator_,
+                        TrainTransform{options_.affine, options_.crop, geometry_.height, geometry_.width});
   }
   const torch::Tensor labels = train_.labels.index_select(0, indices);
   torch::Tensor embeddings = model_->forward(x);
@@ -131,7 +149,7 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   // This rank's anchors against the global batch; the gather's backward hands every rank the
   // gradient of the rows it owns, from all ranks' anchors.
   torch::Tensor global = gather_rows(*communicator_, embeddings);
-  torch::Tensor share = triplet_loss_share(global, labels, options_.loss, begin, begin + rows);
+  torch::Tensor share = triplet_loss_share(global, labels, options_.loss, begin, begin + rows_here);
   share.backward();
   // One all-reduce for every parameter gradient and the loss shares.
   std::vector<torch::Tensor> params = model_->trainable_parameters();
@@ -174,18 +192,20 @@ StepResult Trainer::train_step(const torch::Tensor& indices, double lr) {
 }
 
 float Trainer::valid_loss(const torch::Tensor& indices) {
-  TORCH_CHECK(valid_.images.defined(), "no validation set");
+  TORCH_CHECK(valid_.present(), "no validation set");
   torch::NoGradGuard no_grad;
   model_->eval();
-  const auto [begin, rows] = local_rows(indices.size(0));
-  torch::Tensor embeddings = model_->forward(to_input(valid_.images.index_select(0, indices.narrow(0, begin, rows))));
+  const auto [begin, rows_here] = local_rows(indices.size(0));
+  const torch::Tensor images = centre_crop(rows(Split::kValid, indices.narrow(0, begin, rows_here)), geometry_);
+  torch::Tensor embeddings = model_->forward(network_input(images, normalisation_, options_.device));
   // Every rank scores the whole gathered batch: the same number everywhere, as in one process.
   if (distributed()) embeddings = communicator_->all_gather_rows(embeddings);
   return triplet_loss_with_grad(embeddings, valid_.labels.index_select(0, indices), options_.loss).loss;
 }
 
 torch::Tensor Trainer::embed(const torch::Tensor& images) {
-  return embed_images(model_, Normalisation{mean_, std_}, options_.device, images, options_.dim);
+  TORCH_CHECK(geometry_.height > 0, "Trainer::embed: the model has no image size yet (no data, no state)");
+  return embed_images(model_, normalisation_, geometry_, options_.device, images, options_.dim);
 }
 
 void Trainer::restore(const std::string& state, const PhaseInfo& phase) {
@@ -213,8 +233,7 @@ std::string Trainer::save_state() {
   }
   archive.write("step", torch::tensor(step_));
   archive.write("generator", generator_.get_state());
-  archive.write("normalisation", torch::tensor({mean_, std_}));
-  archive.write("image_size", torch::tensor({height_, width_}));
+  write_model_meta(archive, ModelState{normalisation_, geometry_});
   std::ostringstream stream;
   archive.save_to(stream);
   return stream.str();
@@ -224,6 +243,12 @@ void Trainer::load_state(const std::string& bytes, bool restore_optimizer) {
   torch::serialize::InputArchive archive;
   open_state(bytes, options_.device, archive);
   const ModelState model_state = load_model_state(archive, model_);
+  TORCH_CHECK(model_state.geometry.channels == options_.channels, "the state is of images of ", model_state.geometry.channels,
+              " channels but the network takes ", options_.channels);
+  TORCH_CHECK(!train_.present() || model_state.geometry.height == 0 || model_state.geometry == geometry_,
+              "the state was saved for images of ", model_state.geometry.stored_height, " x ", model_state.geometry.stored_width,
+              " cropped to ", model_state.geometry.height, " x ", model_state.geometry.width, " but the data are ",
+              geometry_.stored_height, " x ", geometry_.stored_width, " cropped to ", geometry_.height, " x ", geometry_.width);
   if (optimizer_ && restore_optimizer) {
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
@@ -235,10 +260,8 @@ void Trainer::load_state(const std::string& bytes, bool restore_optimizer) {
   torch::Tensor generator;
   archive.read("generator", generator);
   generator_.set_state(generator.to(torch::kCPU));
-  mean_ = model_state.normalisation.mean;
-  std_ = model_state.normalisation.std;
-  height_ = model_state.height;
-  width_ = model_state.width;
+  normalisation_ = model_state.normalisation;
+  if (model_state.geometry.height > 0) geometry_ = model_state.geometry;
 }
 
 }  // namespace semihard::core

@@ -1,32 +1,57 @@
 // Training of an EmbeddingNet with a triplet loss: one optimiser step at a time on batches
 // the caller chooses (lib/ drives sampling, phases, epochs and checkpoint files), AdamW with
 // a one-cycle schedule per phase, seeded augmentation, validation loss, embedding, and the
-// whole state as bytes for exact resumption.
+// whole state as bytes for exact resumption. Images are held (a tensor, possibly an
+// ImageStore's) or streamed: fed batch by batch through a BatchFeed while a job runs.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <torch/torch.h>
 
 #include "augment.h"
+#include "batch_feed.h"
 #include "communicator.h"
 #include "embedding_net.h"
+#include "image_geometry.h"
+#include "names.h"
+#include "network_input.h"
 #include "one_cycle.h"
+#include "random_resized_crop.h"
 #include "triplet_loss.h"
 
 namespace semihard::core {
 
-// Greyscale images as N x H x W uint8 (0..255) with N int64 labels, on the CPU.
+// A trainer's two data sets.
+enum class Split { kTrain, kValid };
+inline constexpr Named<Split> kSplitNames[] = {{"train", Split::kTrain}, {"valid", Split::kValid}};
+
+// N int64 labels on the CPU, and the images: N x stored_height x stored_width x C uint8
+// (0..255, channels interleaved) on the CPU, or undefined: streamed (fed batch by batch).
+// No labels: no such set.
 struct ImageSet {
   torch::Tensor images;
   torch::Tensor labels;
+  bool present() const { return labels.defined(); }
+  bool streamed() const { return labels.defined() && !images.defined(); }
+};
+
+struct DataOptions {
+  ImageSet train, valid;
+  ImageGeometry geometry;
+  // Per-channel; none: pixel_statistics of the train images (which must be held).
+  std::optional<Normalisation> normalisation;
 };
 
 struct TrainerOptions {
   Backbone backbone = Backbone::kConvNet;
   int64_t dim = 128;
+  int64_t channels = 1;  // of the images (1 or 3)
+  // A random resized crop of training images (with augment): none, the centre crop.
+  std::optional<CropRange> crop;
   BatchNormStatistics batch_norm = BatchNormStatistics::kSync;
   TripletOptions loss;
   double weight_decay = 1e-2;
@@ -59,28 +84,39 @@ class Trainer {
   // Whether any rank asks to stop (each passes its own wish): all ranks then stop together.
   bool any_rank_stops(bool stop);
 
-  // Copies nothing: the tensors are kept. The normalisation (mean, std) comes from `train`.
-  void set_data(ImageSet train, ImageSet valid);
+  // Copies nothing: the tensors are kept. Streamed sets take each step's images from feed().
+  // Empties the feeds.
+  void set_data(DataOptions data);
   // Starts a phase: what learns, a fresh AdamW over it, and the phase's one-cycle schedule.
   void begin_phase(Freeze freeze, double max_lr, int64_t total_steps);
   // One optimiser step on the train images at `indices` (int64, CPU), at the schedule's
-  // learning rate, or at `lr` when it is given (the range test).
+  // learning rate, or at `lr` when it is given (the range test). A streamed set's images are
+  // the next batch of its feed: this rank's rows of the batch, in order (it waits for them).
+  // Training images are the centre crop of the network's size, or with augment the crop
+  // (random resized when options.crop is set), flip and affine of augment.h.
   StepResult train_step(const torch::Tensor& indices, double lr = -1.0);
   // The loss of the train images at `indices` and its gradient, left in the trainable
   // parameters' .grad (summed over ranks), without an optimiser step. Augmentation draws
   // from the generator as train_step does.
   StepResult compute_gradients(const torch::Tensor& indices);
-  // The loss on the validation images at `indices`, in eval mode, without learning.
+  // The loss on the validation images at `indices` (centre-cropped), in eval mode, without learning.
   float valid_loss(const torch::Tensor& indices);
-  // Embeddings of N x H x W images (uint8 0..255, or float32 0..1): N x dim float32 on CPU.
+  // Embeddings of N x stored_height x stored_width x C images of the geometry (uint8 0..255,
+  // or float32 0..1), centre-cropped: N x dim float32 on CPU.
   torch::Tensor embed(const torch::Tensor& images);
 
+  // A streamed set's queue of batches (thread-safe: fed while a job runs).
+  BatchFeed& feed(Split split) { return split == Split::kTrain ? train_feed_ : valid_feed_; }
+  const ImageSet& data_set(Split split) const { return split == Split::kTrain ? train_ : valid_; }
+
   // Everything a resumed run needs, as bytes: weights and buffers, the optimiser's state,
-  // the schedule position, the augmentation generator and the normalisation.
+  // the schedule position, the augmentation generator, the normalisation and the geometry.
   std::string save_state();
   // Restores save_state's bytes. With `restore_optimizer`, also the optimiser's state and the
   // schedule position: the current phase must then have been begun the same way. Without
   // it (resuming at the start of a phase), the phase starts fresh as begin_phase made it.
+  // The normalisation and geometry become the state's; after set_data, its geometry must be
+  // the state's.
   void load_state(const std::string& bytes, bool restore_optimizer = true);
 
   // The current phase as begin_phase set it (begun == false before the first).
@@ -96,20 +132,23 @@ class Trainer {
 
   EmbeddingNet& model() { return model_; }
   int64_t phase_step() const { return step_; }
-  int64_t image_height() const { return height_; }
-  int64_t image_width() const { return width_; }
+  // The images' geometry (height 0 before set_data or load_state).
+  const ImageGeometry& geometry() const { return geometry_; }
+  const Normalisation& normalisation() const { return normalisation_; }
 
  private:
-  torch::Tensor to_input(const torch::Tensor& images) const;  // N x H x W -> normalised N x 1 x H x W
   // This rank's rows [begin, begin + n) of a global batch of `batch` rows.
   std::pair<int64_t, int64_t> local_rows(int64_t batch) const;
+  // The stored-size images of this rank's rows: selected, or the feed's next batch (checked).
+  torch::Tensor rows(Split split, const torch::Tensor& indices);
 
   TrainerOptions options_;
   EmbeddingNet model_{nullptr};
   at::Generator generator_;
   ImageSet train_, valid_;
-  int64_t height_ = 0, width_ = 0;
-  float mean_ = 0.0f, std_ = 1.0f;
+  ImageGeometry geometry_;
+  Normalisation normalisation_;
+  BatchFeed train_feed_, valid_feed_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   OneCycle schedule_;
   Freeze freeze_ = Freeze::kNone;

@@ -76,6 +76,7 @@ core::ImageSet read_set(const std::string& dir, const std::string& prefix) {
   s.images = read_idx(dir + "/" + prefix + "-images-idx3-ubyte");
   s.labels = read_idx(dir + "/" + prefix + "-labels-idx1-ubyte").to(torch::kInt64);
   if (s.images.dim() != 3 || s.labels.size(0) != s.images.size(0)) throw std::runtime_error(dir + ": " + prefix + " images and labels disagree");
+  s.images = s.images.unsqueeze(3);  // N x H x W x 1: greyscale, stored at the network's size
   return s;
 }
 
@@ -166,7 +167,13 @@ int main(int argc, char** argv) {
     const torch::Tensor train_images = train.images, train_labels = train.labels;
     const torch::Tensor valid_images = valid.images, valid_labels = valid.labels;
     core::Trainer trainer(o);
-    trainer.set_data(train, valid);
+    core::DataOptions data;
+    data.train = train;
+    data.valid = valid;
+    data.geometry.channels = 1;
+    data.geometry.stored_height = data.geometry.height = train.images.size(1);
+    data.geometry.stored_width = data.geometry.width = train.images.size(2);
+    trainer.set_data(data);
     BalancedSampler sampler(train_labels, std::stoll(a["classes"]), std::stoll(a["per-class"]), o.seed);
     const int64_t batch = sampler.batch_size();
     const int64_t steps_per_epoch = (train_labels.numel() + batch - 1) / batch;

@@ -1,0 +1,73 @@
+#include "network_input.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace semihard::core {
+namespace {
+
+constexpr int64_t kEmbedChunk = 1024;
+// Pixels summed at a time by pixel_statistics: 4096 images of 28 x 28.
+constexpr int64_t kStatisticsChunk = 4096 * 784;
+
+}  // namespace
+
+void check_normalisation(const Normalisation& n, int64_t channels) {
+  TORCH_CHECK(static_cast<int64_t>(n.mean.size()) == channels && static_cast<int64_t>(n.std.size()) == channels,
+              "Normalisation: need ", channels, " means and standard deviations, got ", n.mean.size(), " and ", n.std.size());
+  for (int64_t c = 0; c < channels; ++c) {
+    TORCH_CHECK(std::isfinite(n.mean[c]) && std::isfinite(n.std[c]) && n.std[c] > 0,
+                "Normalisation: channel ", c, " needs a finite mean and a finite positive standard deviation, got ",
+                n.mean[c], " and ", n.std[c]);
+  }
+}
+
+Normalisation pixel_statistics(const torch::Tensor& images, int64_t channels) {
+  TORCH_CHECK(images.scalar_type() == torch::kUInt8 && images.dim() >= 1 && images.numel() > 0,
+              "pixel_statistics: images must be non-empty uint8");
+  const int64_t per_image = images.numel() / images.size(0);
+  const int64_t chunk = std::max<int64_t>(1, kStatisticsChunk / std::max<int64_t>(per_image, 1));
+  int64_t sum = 0, sum_sq = 0;
+  for (int64_t start = 0; start < images.size(0); start += chunk) {
+    const torch::Tensor part = images.narrow(0, start, std::min(chunk, images.size(0) - start)).to(torch::kInt64);
+    sum += part.sum().item<int64_t>();
+    sum_sq += part.square().sum().item<int64_t>();
+  }
+  const double n = static_cast<double>(images.numel());
+  const double mean = static_cast<double>(sum) / n / 255.0;
+  const double variance = static_cast<double>(sum_sq) / n / (255.0 * 255.0) - mean * mean;
+  Normalisation out;
+  out.mean.assign(channels, static_cast<float>(mean));
+  out.std.assign(channels, static_cast<float>(std::max(std::sqrt(std::max(variance, 0.0)), 1e-6)));
+  return out;
+}
+
+torch::Tensor network_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device) {
+  TORCH_CHECK(images.dim() == 4, "network_input: images must be N x H x W x C");
+  const int64_t n = images.size(0), height = images.size(1), width = images.size(2), channels = images.size(3);
+  check_normalisation(normalisation, channels);
+  torch::Tensor x = images.scalar_type() == torch::kUInt8 ? images.to(torch::kFloat32) / 255.0f : images.to(torch::kFloat32);
+  const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
+  x = (x - torch::tensor(normalisation.mean, cpu)) / torch::tensor(normalisation.std, cpu);
+  // N x C x H x W with the standard (row-major) strides: a permuted single channel would be
+  // "contiguous" with strides that make convolutions take their channels-last kernels.
+  x = channels == 1 ? x.reshape({n, 1, height, width}) : x.permute({0, 3, 1, 2}).contiguous();
+  return x.to(device);
+}
+
+torch::Tensor embed_images(EmbeddingNet& model, const Normalisation& normalisation, const ImageGeometry& geometry,
+                           const torch::Device& device, const torch::Tensor& images, int64_t dim) {
+  TORCH_CHECK(images.dim() == 4, "embed_images: images must be N x H x W x C");
+  torch::NoGradGuard no_grad;
+  model->eval();
+  std::vector<torch::Tensor> out;
+  for (int64_t start = 0; start < images.size(0); start += kEmbedChunk) {
+    const int64_t n = std::min(kEmbedChunk, images.size(0) - start);
+    const torch::Tensor crop = centre_crop(images.narrow(0, start, n), geometry);
+    out.push_back(model->forward(network_input(crop, normalisation, device)).to(torch::kCPU));
+  }
+  if (out.empty()) return torch::empty({0, dim});
+  return torch::cat(out);
+}
+
+}  // namespace semihard::core

@@ -1,0 +1,42 @@
+// What the network is fed: stored-size images (N x stored_height x stored_width x C, uint8
+// 0..255 or float32 0..1, channels interleaved) become N x C x height x width float32, each
+// channel standardised with its mean and standard deviation of 0..1 pixels. The Trainer and
+// the inference-only Embedder use the same code, so a network gives the same embeddings
+// whichever holds it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "embedding_net.h"
+#include "image_geometry.h"
+
+namespace semihard::core {
+
+// Per-channel mean and standard deviation of 0..1 pixels (one value each for greyscale).
+struct Normalisation {
+  std::vector<float> mean{0.0f};
+  std::vector<float> std{1.0f};
+};
+
+// Preconditions (TORCH_CHECK): `channels` values each, finite, std > 0.
+void check_normalisation(const Normalisation& normalisation, int64_t channels);
+
+// The mean and standard deviation of all pixels (0..1) of uint8 images of any shape, exactly
+// (integer sums over chunks: no float copy of the whole set); the deviation at least 1e-6.
+// The same value for each of `channels`.
+Normalisation pixel_statistics(const torch::Tensor& images, int64_t channels);
+
+// N x H x W x C images (uint8 0..255, or float32 0..1) -> standardised N x C x H x W float32
+// (contiguous) on `device`.
+torch::Tensor network_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device);
+
+// Embeddings of N x stored_height x stored_width x C images of `geometry`, centre-cropped to
+// its height x width, in eval mode without gradients, in chunks: N x dim float32 on the CPU,
+// each row of unit norm. Leaves the model in eval mode.
+torch::Tensor embed_images(EmbeddingNet& model, const Normalisation& normalisation, const ImageGeometry& geometry,
+                           const torch::Device& device, const torch::Tensor& images, int64_t dim);
+
+}  // namespace semihard::core
