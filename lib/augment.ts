@@ -12,19 +12,58 @@ export interface AugmentConfig {
   scale?: number;
   /** Shift in ± this fraction of the image side, each axis (default 0.1). */
   translate?: number;
-  /** Mirror left-right half the time (default false: right for clothes, wrong for digits). */
+  /** Mirror left-right half the time (default false for digits: right for clothes and photos, wrong for digits). */
   flip?: boolean;
+  /**
+   * A random resized crop first (torchvision's RandomResizedCrop): a box of a random fraction
+   * `scale` of the image's area and aspect ratio `ratio` (width / height), resized to the
+   * network's input. Default for photo folders { scale: [0.35, 1], ratio: [3/4, 4/3] }; for
+   * digits false.
+   */
+  crop?: false | { scale?: [number, number]; ratio?: [number, number] };
 }
 
-export const DEFAULT_AUGMENT: Readonly<Required<AugmentConfig>> = { rotation: 10, scale: 0.1, translate: 0.1, flip: false };
+export interface ResolvedCrop {
+  scale: [number, number];
+  ratio: [number, number];
+}
+export type ResolvedAugment = Required<Omit<AugmentConfig, 'crop'>> & { crop: false | ResolvedCrop };
 
-export function resolveAugment(value: unknown, argument: string): false | Required<AugmentConfig> {
-  if (value === undefined || value === true) return { ...DEFAULT_AUGMENT };
+/** The defaults for 28 × 28 digits and clothes (IDX data). */
+export const DEFAULT_AUGMENT: Readonly<ResolvedAugment> = { rotation: 10, scale: 0.1, translate: 0.1, flip: false, crop: false };
+export const DEFAULT_CROP: Readonly<ResolvedCrop> = { scale: [0.35, 1], ratio: [3 / 4, 4 / 3] };
+/** The defaults for photo folders: the crop does the zoom and shift, so the affine only rotates. */
+export const DEFAULT_PHOTO_AUGMENT: Readonly<ResolvedAugment> = { rotation: 10, scale: 0, translate: 0, flip: true, crop: DEFAULT_CROP };
+
+function range(value: unknown, argument: string, fallback: [number, number], lo: number, hi: number, expected: string): [number, number] {
+  if (value === undefined) return [...fallback];
+  if (!Array.isArray(value) || value.length !== 2) throw typeError(argument, 'a [min, max] pair of numbers', value);
+  const a = finiteNumber(value[0], `${argument}[0]`, NaN);
+  const b = finiteNumber(value[1], `${argument}[1]`, NaN);
+  if (!(a >= lo && a <= b && b <= hi)) throw rangeError(argument, expected, value);
+  return [a, b];
+}
+
+function resolveCrop(value: unknown, argument: string, fallback: false | ResolvedCrop): false | ResolvedCrop {
+  if (value === undefined) return fallback === false ? false : { scale: [...fallback.scale], ratio: [...fallback.ratio] };
+  if (value === false) return false;
+  if (value === true) return { scale: [...DEFAULT_CROP.scale], ratio: [...DEFAULT_CROP.ratio] };
+  if (!isPlainObject(value)) throw typeError(argument, 'false or { scale, ratio }', value);
+  checkKnownKeys(value, ['scale', 'ratio'], argument);
+  return {
+    scale: range(value.scale, `${argument}.scale`, DEFAULT_CROP.scale, Number.MIN_VALUE, 1, 'fractions of the area with 0 < min <= max <= 1'),
+    ratio: range(value.ratio, `${argument}.ratio`, DEFAULT_CROP.ratio, 0.05, 20, 'aspect ratios with 0.05 <= min <= max <= 20'),
+  };
+}
+
+/** The augmentation's ranges, omitted fields taking `defaults` (DEFAULT_AUGMENT or, for photo folders, DEFAULT_PHOTO_AUGMENT). */
+export function resolveAugment(value: unknown, argument: string, defaults: Readonly<ResolvedAugment> = DEFAULT_AUGMENT): false | ResolvedAugment {
+  if (value === undefined || value === true) return { ...defaults, crop: resolveCrop(undefined, `${argument}.crop`, defaults.crop) };
   if (value === false) return false;
   if (!isPlainObject(value)) throw typeError(argument, 'a boolean or an object of ranges', value);
-  checkKnownKeys(value, ['rotation', 'scale', 'translate', 'flip'], argument);
+  checkKnownKeys(value, ['rotation', 'scale', 'translate', 'flip', 'crop'], argument);
   const within = (key: 'rotation' | 'scale' | 'translate', hi: number, expected: string): number => {
-    const v = finiteNumber(value[key], `${argument}.${key}`, DEFAULT_AUGMENT[key]);
+    const v = finiteNumber(value[key], `${argument}.${key}`, defaults[key]);
     if (v < 0 || v > hi) throw rangeError(`${argument}.${key}`, expected, value[key]);
     return v;
   };
@@ -32,7 +71,8 @@ export function resolveAugment(value: unknown, argument: string): false | Requir
     rotation: within('rotation', 180, 'degrees from 0 to 180'),
     scale: within('scale', 0.9, 'a number from 0 to 0.9'),
     translate: within('translate', 1, 'a fraction of the image side from 0 to 1'),
-    flip: booleanOption(value.flip, `${argument}.flip`, DEFAULT_AUGMENT.flip),
+    flip: booleanOption(value.flip, `${argument}.flip`, defaults.flip),
+    crop: resolveCrop(value.crop, `${argument}.crop`, defaults.crop),
   };
 }
 

@@ -59,12 +59,13 @@ export function setNumThreads(threads: number): void {
 }
 
 export { train, DEFAULT_PHASES } from './train';
-export { augmentImages, DEFAULT_AUGMENT } from './augment';
-export type { AugmentConfig, AugmentImagesOptions } from './augment';
+export { augmentImages, DEFAULT_AUGMENT, DEFAULT_PHOTO_AUGMENT, DEFAULT_CROP } from './augment';
+export type { AugmentConfig, AugmentImagesOptions, ResolvedAugment, ResolvedCrop } from './augment';
 export type {
   TrainConfig,
   TrainResult,
   ProgressEvent,
+  StepProgressEvent,
   EpochEvent,
   HistoryEntry,
   PhaseConfig,
@@ -76,7 +77,9 @@ export type {
 export { loadModel } from './model';
 export type { Model } from './model';
 export { loadDataset, FASHION_MNIST_CLASSES } from './data/datasets';
-export type { DataSource, Dataset, ImageSet } from './data/datasets';
+export type { DataSource, Dataset, ImageSet, ImageStore, DecodeProgressEvent, LoadDatasetOptions, ImageFolderSource, ResolvedDataSource } from './data/datasets';
+export { BAD_IMAGE_POLICIES } from './enums';
+export type { BadImagePolicy } from './enums';
 export { evaluate, DEFAULT_KNN_K } from './evaluate';
 export type { EmbeddingSet, Metrics, EvaluateOptions } from './evaluate';
 export { plotEmbeddings } from './plot';

@@ -7,6 +7,7 @@ import { rangeError, typeError } from './errors';
 import { writePicture } from './plot/render';
 import { lrFindSpec } from './plot/specs';
 import { epochPlan, nativeTrainerOptions, resolveTrainConfig, type Freeze, type TrainConfig } from './train';
+import { setDataOptions, withFeed } from './train/trainer-data';
 import { binding } from './binding';
 import { checkKnownKeys, finiteNumber, oneOf, optionsObject, positiveInteger } from './validate';
 import * as path from 'node:path';
@@ -53,14 +54,9 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
   if (out !== undefined && (typeof out !== 'string' || !/\.(png|svg)$/i.test(out))) throw typeError('config.out', 'a .png or .svg file path', out);
   if (resolved.threads !== null) binding.setNumThreads(resolved.threads);
 
-  const dataset = loadDataset(resolved.data, resolved.seed);
-  const trainer = createTrainer(nativeTrainerOptions(resolved));
-  trainer.setData({
-    train: { images: dataset.train.images, labels: dataset.train.labels },
-    valid: null,
-    geometry: { channels: 1, storedHeight: dataset.height, storedWidth: dataset.width, height: dataset.height, width: dataset.width },
-    normalisation: null,
-  });
+  const dataset = await loadDataset(resolved.data, resolved.seed);
+  const trainer = createTrainer(nativeTrainerOptions(resolved, dataset.channels));
+  trainer.setData(setDataOptions(dataset, false));
   const plans = [];
   let planned = 0;
   for (let epoch = 0; planned < count; epoch++) {
@@ -76,7 +72,9 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
     indices.set(p.subarray(0, take), filled);
     filled += take;
   }
-  const r = await trainer.lrFind({ indices, batchSize, freeze: phaseFreeze, startLr: start, endLr: end });
+  const r = await withFeed(trainer, dataset, 'train', indices, batchSize, { concurrency: resolved.threads ?? undefined }, () =>
+    trainer.lrFind({ indices, batchSize, freeze: phaseFreeze, startLr: start, endLr: end }),
+  );
   const result: LrFindResult = {
     lrs: Array.from(r.lrs),
     losses: Array.from(r.losses),

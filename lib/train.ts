@@ -15,6 +15,7 @@ export type {
   HistoryEntry,
   PhaseConfig,
   ProgressEvent,
+  StepProgressEvent,
   ResolvedTrainConfig,
   TrainCheckpointHeader,
   TrainConfig,

@@ -2,14 +2,14 @@
 // (no-op ranges, pure mirror flips, whole-pixel shifts) computed here by hand, determinism, and
 // every bad argument a clear error.
 import { augmentImages, DEFAULT_AUGMENT } from '../lib';
-import { loadDataset } from '../lib/data/datasets';
+import { loadIdxDataset } from '../lib/data/datasets';
 import { binding, createTrainer } from '../lib/binding';
 import { U32 } from './helpers/tolerance';
 
 const H = 28;
 const W = 28;
 const N = 64;
-const digits = loadDataset('mnist', 0).train.images.subarray(0, N * H * W);
+const digits = loadIdxDataset('mnist', 0).train.images.subarray(0, N * H * W);
 const still = { rotation: 0, scale: 0, translate: 0, flip: false };
 
 function image(pixels: Float32Array | Uint8Array, i: number): number[] {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { loadDataset, fashionMnistDirs, FASHION_MNIST_CLASSES } from '../lib/data/datasets';
+import { loadDataset, loadIdxDataset, fashionMnistDirs, FASHION_MNIST_CLASSES } from '../lib/data/datasets';
 import { parseIdx, readIdxFile } from '../lib/data/idx';
 import { balancedEpoch, shuffledEpoch, validationBatches } from '../lib/data/sampler';
 import { idxBytes, writeIdxDir } from './helpers/idx';
@@ -53,7 +53,7 @@ describe('IDX files', () => {
       const train = { images: Uint8Array.from({ length: 6 * 16 }, (_, i) => i % 251), labels: [0, 1, 2, 0, 1, 2] };
       const test = { images: Uint8Array.from({ length: 2 * 16 }, (_, i) => 255 - i), labels: [1, 0] };
       writeIdxDir(dir, { train, test }, 4, gzip);
-      const d = loadDataset({ idxDir: dir }, 0);
+      const d = loadIdxDataset({ idxDir: dir }, 0);
       expect(d).toMatchObject({ height: 4, width: 4, classes: 3 });
       expect(Array.from(d.train.labels)).toEqual(train.labels);
       expect(Array.from(d.valid.images)).toEqual(Array.from(test.images));
@@ -64,20 +64,32 @@ describe('IDX files', () => {
     const dir = path.join(tmp, 'half');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), idxBytes([1, 1, 1], new Uint8Array(1)));
-    expect(() => loadDataset({ idxDir: dir }, 0)).toThrow(/lacks train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte/);
+    expect(() => loadIdxDataset({ idxDir: dir }, 0)).toThrow(/lacks train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte/);
   });
 
   it('rejects images and labels of different counts', () => {
     const dir = path.join(tmp, 'mismatch');
     writeIdxDir(dir, { train: { images: new Uint8Array(2 * 4), labels: [0, 1] }, test: { images: new Uint8Array(4), labels: [0] } }, 2, false);
     fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), idxBytes([3, 2, 2], new Uint8Array(12)));
-    expect(() => loadDataset({ idxDir: dir }, 0)).toThrow(/has 3 images but .* has 2 labels/);
+    expect(() => loadIdxDataset({ idxDir: dir }, 0)).toThrow(/has 3 images but .* has 2 labels/);
+  });
+});
+
+describe('loadDataset (the public, asynchronous entry)', () => {
+  it('resolves every source to a Promise of the same data set, and rejects what the loaders throw', async () => {
+    const promised = loadDataset('mnist', 1);
+    expect(promised).toBeInstanceOf(Promise);
+    const d = await promised;
+    expect(Buffer.from(d.valid.images as Uint8Array).equals(Buffer.from(loadIdxDataset('mnist', 1).valid.images))).toBe(true);
+    expect(d).toMatchObject({ source: 'idx', channels: 1, storedHeight: 28, storedWidth: 28, skipped: [], normalisation: null, cached: true });
+    await expect(loadDataset({ idxDir: path.join(tmp, 'no-such-folder') }, 0)).rejects.toMatchObject({ code: 'ERR_SEMIHARD_DATA' });
+    await expect(loadDataset('emnist' as never, 0)).rejects.toThrow(RangeError);
   });
 });
 
 describe('data sets', () => {
   it('embedded MNIST: 10,000 real digits split 8,000 / 2,000 per class, by seed', () => {
-    const a = loadDataset('mnist', 1);
+    const a = loadIdxDataset('mnist', 1);
     expect(a.train.count).toBe(8000);
     expect(a.valid.count).toBe(2000);
     expect(a.train.images.length).toBe(8000 * 784);
@@ -86,9 +98,9 @@ describe('data sets', () => {
     const valid = perClass(a.valid.labels);
     // Stratified: each class keeps round(0.2 · its count) for validation, within half an image.
     train.forEach((n, c) => expect(Math.abs(valid[c] - 0.2 * (n + valid[c]))).toBeLessThanOrEqual(0.5 + 1e-9));
-    const b = loadDataset('mnist', 1);
+    const b = loadIdxDataset('mnist', 1);
     expect(Buffer.from(b.valid.images).equals(Buffer.from(a.valid.images))).toBe(true);
-    const c = loadDataset('mnist', 2);
+    const c = loadIdxDataset('mnist', 2);
     expect(Buffer.from(c.valid.images).equals(Buffer.from(a.valid.images))).toBe(false);
     // Real digits: ink is sparse, the border is blank.
     const mean = a.train.images.reduce((s, v) => s + v, 0) / a.train.images.length;
@@ -98,7 +110,7 @@ describe('data sets', () => {
 
   const fashion = fashionMnistDirs().some((d) => fs.existsSync(path.join(d, 'train-images-idx3-ubyte.gz')));
   (fashion ? it : it.skip)('Fashion-MNIST from Debian: 60,000 / 10,000 with class names', () => {
-    const d = loadDataset('fashion-mnist', 0);
+    const d = loadIdxDataset('fashion-mnist', 0);
     expect(d.train.count).toBe(60000);
     expect(d.valid.count).toBe(10000);
     expect(d.classNames).toEqual(FASHION_MNIST_CLASSES);
@@ -108,7 +120,7 @@ describe('data sets', () => {
     const saved = process.env.SEMIHARD_FASHION_MNIST_DIR;
     process.env.SEMIHARD_FASHION_MNIST_DIR = path.join(tmp, 'nowhere');
     try {
-      expect(() => loadDataset('fashion-mnist', 0)).toThrow(
+      expect(() => loadIdxDataset('fashion-mnist', 0)).toThrow(
         expect.objectContaining({ code: 'ERR_SEMIHARD_DATA', message: expect.stringMatching(/nowhere.*apt-get install dataset-fashion-mnist/) }),
       );
     } finally {

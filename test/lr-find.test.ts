@@ -5,12 +5,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { lrFind, plotHistory, train } from '../lib';
 import { binding, createTrainer } from '../lib/binding';
-import { loadDataset } from '../lib/data/datasets';
+import { loadIdxDataset } from '../lib/data/datasets';
 import { writeFirstDigits } from './helpers/small-training';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-lr-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const mnist = loadDataset('mnist', 0);
+const mnist = loadIdxDataset('mnist', 0);
 const dir = path.join(tmp, 'digits');
 writeFirstDigits(dir);
 

@@ -7,7 +7,7 @@ import type { NativeBinding } from '../binding';
 import { info, loadModel, train, type Model } from '../lib';
 import { addonPath, createTrainer } from '../lib/binding';
 import { encodeCheckpoint, readCheckpoint } from '../lib/checkpoint';
-import { loadDataset } from '../lib/data/datasets';
+import { loadIdxDataset } from '../lib/data/datasets';
 import { nativeTrainerOptions, upgradeConfig, type TrainCheckpointHeader } from '../lib/train';
 import { takePerClass } from './helpers/idx';
 import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
@@ -19,7 +19,7 @@ const addon = require(addonPath()) as NativeBinding;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-model-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const mnist = loadDataset('mnist', 0);
+const mnist = loadIdxDataset('mnist', 0);
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 const DIM = 32; // smallTrainConfig's model.dim

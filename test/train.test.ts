@@ -2,9 +2,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadModel, train, type ProgressEvent, type TrainConfig } from '../lib';
+import { loadModel, train, type ProgressEvent, type StepProgressEvent, type TrainConfig } from '../lib';
 import { createTrainer } from '../lib/binding';
-import { loadDataset } from '../lib/data/datasets';
+import { loadIdxDataset } from '../lib/data/datasets';
 import { takePerClass } from './helpers/idx';
 import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
 import { UNIT_NORM_TOLERANCE, sumError } from './helpers/tolerance';
@@ -14,7 +14,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const smallDir = path.join(tmp, 'small-mnist');
 writeSmallDigits(smallDir);
-const mnist = loadDataset('mnist', 0);
+const mnist = loadIdxDataset('mnist', 0);
 
 function config(name: string, extra: Partial<TrainConfig> = {}): TrainConfig {
   return { ...smallTrainConfig(smallDir, path.join(tmp, name), 2), ...extra };
@@ -22,13 +22,14 @@ function config(name: string, extra: Partial<TrainConfig> = {}): TrainConfig {
 
 interface Recorded {
   losses: Map<string, number>;
-  events: ProgressEvent[];
+  events: StepProgressEvent[];
 }
 function recorder(): Recorded & { onProgress: (e: ProgressEvent) => void } {
   const r: Recorded = { losses: new Map(), events: [] };
   return {
     ...r,
     onProgress: (e) => {
+      if (e.stage !== 'train') return; // IDX data has no decoding stage
       r.events.push(e);
       r.losses.set(`${e.phase}/${e.epoch}/${e.step}`, e.loss);
     },

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../files';
 import { DEFAULT_KNN_K, DEVICES, PROJECTION_METHODS, evaluate, loadDataset, loadModel, plotEmbeddings, type Device, type ProjectionMethod } from '../index';
 import { formatMetrics } from './format';
 import { dataSource, number } from './parse';
-import { embedAll } from './progress';
+import { TrainingProgress, embedSet } from './progress';
 
 /** The flags as commander hands them over, typed as the API declares them; the API checks them. */
 export interface EvalFlags {
@@ -29,9 +29,10 @@ async function runEval(flags: EvalFlags): Promise<number> {
   const quiet = !!flags.json;
   const model = await loadModel(flags.checkpoint, { device: flags.device });
   const config = model.checkpoint.config;
-  const dataset = loadDataset(flags.data === undefined ? config.data : dataSource(flags.data), config.seed);
-  const train = await embedAll(model, dataset.train.images, dataset.train.count, 'train', quiet);
-  const valid = await embedAll(model, dataset.valid.images, dataset.valid.count, 'valid', quiet);
+  const progress = new TrainingProgress(0, quiet);
+  const dataset = await loadDataset(flags.data === undefined ? config.data : dataSource(flags.data), config.seed, { onProgress: progress.onProgress });
+  const train = await embedSet(model, dataset.train, 'train', quiet);
+  const valid = await embedSet(model, dataset.valid, 'valid', quiet);
   const started = performance.now();
   const metrics = await evaluate(
     { train: { embeddings: train, labels: dataset.train.labels, dim: model.dim }, valid: { embeddings: valid, labels: dataset.valid.labels, dim: model.dim } },
@@ -75,7 +76,7 @@ export function addEvalCommand(program: Command): void {
     .command('eval')
     .description('embed the train and validation sets with a trained model; kNN, linear and retrieval metrics; optional picture')
     .requiredOption('--checkpoint <file>', 'a training checkpoint (last.ckpt)')
-    .option('--data <source>', "data set (default: the one the model was trained on): 'mnist', 'fashion-mnist' or an IDX folder")
+    .option('--data <source>', "data set (default: the one the model was trained on): 'mnist', 'fashion-mnist', an IDX folder or an image folder")
     .option('--k <n>', `neighbours for kNN accuracy (default ${DEFAULT_KNN_K})`, number)
     .addOption(new Option('--device <d>', 'where to compute (auto: CUDA when available)').choices(DEVICES))
     .option('--plot <file>', 'write a picture of the validation embeddings (.png or .svg)')

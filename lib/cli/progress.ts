@@ -1,12 +1,13 @@
 // What the commands show while they work: a progress bar per training epoch and per embedded
 // set on stderr (cli-progress redraws it in place on a terminal and stays silent otherwise).
 import { Presets, SingleBar } from 'cli-progress';
-import type { EpochEvent, Model, ProgressEvent } from '../index';
+import type { DecodeProgressEvent, EpochEvent, ImageSet, Model, ProgressEvent } from '../index';
 import { formatEpoch } from './format';
 
 /** train()'s onProgress and onEpoch for a run of `phases` phases: a bar per epoch, then the epoch's line. */
 export class TrainingProgress {
   private bar: SingleBar | null = null;
+  private decodeBar: SingleBar | null = null;
 
   constructor(
     private readonly phases: number,
@@ -15,6 +16,10 @@ export class TrainingProgress {
 
   readonly onProgress = (e: ProgressEvent): void => {
     if (this.quiet) return;
+    if (e.stage === 'decode') {
+      this.onDecode(e);
+      return;
+    }
     if (!this.bar) {
       this.bar = new SingleBar(
         {
@@ -35,26 +40,63 @@ export class TrainingProgress {
     if (!this.quiet) process.stderr.write(`${formatEpoch(e, this.phases)}\n`);
   };
 
-  /** Removes the bar (before an error or the summary is printed). */
+  /** An image folder's decoding pass: a bar, then one line saying what it found. */
+  private onDecode(e: DecodeProgressEvent): void {
+    if (!this.decodeBar) {
+      this.decodeBar = new SingleBar(
+        { format: `decoding images |{bar}| {value}/{total} {skipped} eta {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+        Presets.shades_classic,
+      );
+      this.decodeBar.start(e.total, e.done, { skipped: '' });
+    }
+    this.decodeBar.update(e.done, { skipped: e.skipped > 0 ? `(${e.skipped} bad, skipped)` : '' });
+    if (e.done === e.total) {
+      this.decodeBar.stop();
+      this.decodeBar = null;
+      process.stderr.write(`decoded ${e.total - e.skipped} images${e.skipped > 0 ? `, skipped ${e.skipped} bad ones` : ''}; ${e.cached ? 'kept in memory' : 'streamed while training (they do not fit the cache)'}\n`);
+      for (const s of e.firstSkipped) process.stderr.write(`  skipped ${s.file}: ${s.reason}\n`);
+      if (e.skipped > e.firstSkipped.length) process.stderr.write(`  ... and ${e.skipped - e.firstSkipped.length} more\n`);
+    }
+  }
+
+  /** Removes the bars (before an error or the summary is printed). */
   stop(): void {
     this.bar?.stop();
     this.bar = null;
+    this.decodeBar?.stop();
+    this.decodeBar = null;
   }
 }
 
-/** Embeds `count` images in chunks, with a bar unless `quiet`. */
-export async function embedAll(model: Model, images: Uint8Array, count: number, label: string, quiet: boolean): Promise<Float32Array> {
-  const pixels = model.height * model.width;
+/** Embeds a data set's images (in memory, in an image store, or its files) in chunks, with a bar unless `quiet`. */
+export async function embedSet(model: Model, set: ImageSet, label: string, quiet: boolean): Promise<Float32Array> {
+  const count = set.count;
   const out = new Float32Array(count * model.dim);
-  const chunk = 2048;
   const bar = quiet
     ? null
     : new SingleBar({ format: `embedding ${label} |{bar}| {value}/{total} images`, stream: process.stderr, clearOnComplete: true }, Presets.shades_classic);
   bar?.start(count, 0);
   try {
+    const images = set.images;
+    if (images === null) {
+      if (!set.files) throw new Error(`internal: the ${label} set has neither images nor files`);
+      out.set(await model.embed(set.files, { onProgress: (done) => bar?.update(done) }));
+      return out;
+    }
+    const chunk = 512;
     for (let start = 0; start < count; start += chunk) {
       const n = Math.min(chunk, count - start);
-      out.set(await model.embed(images.subarray(start * pixels, (start + n) * pixels), n), start * model.dim);
+      let pixels: Uint8Array;
+      if (images instanceof Uint8Array) {
+        const size = images.length / count;
+        pixels = images.subarray(start * size, (start + n) * size);
+      } else {
+        // An image store: its images copied out a chunk at a time.
+        const size = images.bytes / images.count;
+        pixels = new Uint8Array(n * size);
+        for (let i = 0; i < n; i++) pixels.set(images.read(start + i), i * size);
+      }
+      out.set(await model.embed(pixels, n), start * model.dim);
       bar?.update(start + n);
     }
   } finally {

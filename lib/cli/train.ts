@@ -24,7 +24,7 @@ import {
   type Sampler,
   type TrainConfig,
 } from '../index';
-import { dataSource, given, number } from './parse';
+import { dataSource, given, imageSize, number, type ImageFolderFlags } from './parse';
 import { TrainingProgress } from './progress';
 import { distributedFromFlags, launchFromFlags, type DistributedFlags } from './ranks';
 
@@ -63,6 +63,26 @@ export interface TrainFlags extends DistributedFlags {
   resume?: boolean;
   maxSteps?: number;
   json?: boolean;
+  imageSize?: number | [number, number];
+  channels?: number;
+  validFolder?: string;
+  validFraction?: number;
+  validFiles?: string;
+  skipBadImages?: boolean;
+  cacheGib?: number;
+}
+
+/** The image-folder flags as train()'s data options (used when --data is an image folder). */
+export function imageFolderFlags(flags: Pick<TrainFlags, 'imageSize' | 'channels' | 'validFolder' | 'validFraction' | 'validFiles' | 'skipBadImages' | 'cacheGib'>): ImageFolderFlags {
+  return {
+    imageSize: flags.imageSize,
+    channels: flags.channels as ImageFolderFlags['channels'],
+    validFolder: flags.validFolder,
+    validFraction: flags.validFraction,
+    validFiles: flags.validFiles,
+    badImages: flags.skipBadImages ? 'skip' : undefined,
+    cacheBytes: flags.cacheGib === undefined ? undefined : Math.round(flags.cacheGib * 2 ** 30),
+  };
 }
 
 /**
@@ -81,7 +101,7 @@ export function phasesFromFlags(flags: Pick<TrainFlags, 'frozenEpochs' | 'frozen
 
 export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
   return {
-    data: dataSource(flags.data),
+    data: dataSource(flags.data, imageFolderFlags(flags)),
     model: given({ backbone: flags.backbone, dim: flags.dim, batchNorm: flags.batchNorm }),
     loss: given({ kind: flags.loss, margin: flags.margin, distance: flags.distance, soft: flags.soft }),
     batch: given({ classes: flags.classes, perClass: flags.perClass, sampler: flags.sampler }),
@@ -154,7 +174,14 @@ export function addTrainCommand(program: Command): void {
   const command = program
     .command('train')
     .description('train an embedding CNN with the semi-hard (or hard) triplet loss, in two phases')
-    .option('--data <source>', "'mnist' (embedded), 'fashion-mnist' (Debian's), or a folder of MNIST-format IDX files", 'mnist')
+    .option('--data <source>', "'mnist' (embedded), 'fashion-mnist' (Debian's), a folder of MNIST-format IDX files, or a folder of photos in class folders", 'mnist')
+    .option('--image-size <side|HxW>', 'image folders: the size the network sees (default: the images\' own when all equal, else 224)', imageSize)
+    .option('--channels <n>', 'image folders: 3 (colour, default) or 1 (grey)', number)
+    .option('--valid-folder <dir>', 'image folders: the validation images (same class folders)')
+    .option('--valid-fraction <f>', 'image folders: the fraction of each class held out, seeded (default 0.2)', number)
+    .option('--valid-files <file>', 'image folders: a text file of the validation images, paths relative to --data, one a line')
+    .option('--skip-bad-images', 'image folders: leave out corrupt, truncated or empty images (listed) instead of stopping')
+    .option('--cache-gib <n>', 'image folders: keep the decoded images in memory up to this size, else stream them (default: a quarter of RAM)', number)
     .addOption(new Option('--backbone <name>', 'CNN backbone').choices(BACKBONES))
     .option('--dim <n>', 'embedding width', number)
     .addOption(new Option('--loss <kind>', 'triplet loss').choices(LOSS_KINDS))

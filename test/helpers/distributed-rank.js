@@ -41,8 +41,8 @@ async function gradients(job) {
   let train = syntheticImages(job.count, 1);
   const valid = syntheticImages(20, 2);
   if (job.data === 'mnist') {
-    const { loadDataset } = require(path.join(dist, 'data', 'datasets.js'));
-    const d = loadDataset('mnist', 0).train;
+    const { loadIdxDataset } = require(path.join(dist, 'data', 'datasets.js'));
+    const d = loadIdxDataset('mnist', 0).train;
     train = { images: d.images.subarray(0, job.count * 784), labels: d.labels.subarray(0, job.count) };
   }
   trainer.setData({

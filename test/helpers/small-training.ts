@@ -1,18 +1,18 @@
 // The small real-digit training set and configuration that the train() tests share.
 import * as path from 'node:path';
 import type { TrainConfig } from '../../lib';
-import { loadDataset } from '../../lib/data/datasets';
+import { loadIdxDataset } from '../../lib/data/datasets';
 import { takePerClass, writeIdxDir } from './idx';
 
 /** 60 train and 20 validation digits per class from the embedded MNIST set, as gzipped IDX files in `dir`. */
 export function writeSmallDigits(dir: string): void {
-  const mnist = loadDataset('mnist', 0);
+  const mnist = loadIdxDataset('mnist', 0);
   writeIdxDir(dir, { train: takePerClass(mnist.train, 60), test: takePerClass(mnist.valid, 20) }, 28, true);
 }
 
 /** The first 400 training and 100 validation digits of the embedded set (in its split order), as plain IDX files in `dir`. */
 export function writeFirstDigits(dir: string): void {
-  const mnist = loadDataset('mnist', 0);
+  const mnist = loadIdxDataset('mnist', 0);
   writeIdxDir(
     dir,
     {

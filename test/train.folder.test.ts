@@ -1,0 +1,145 @@
+// train() on a folder of colour photos in class folders (written here with sharp from real
+// digits, tinted at random so that colour is noise and shape is the signal): it learns in
+// two phases, checkpoints, resumes exactly, and streams (a cache too small for the images)
+// with exactly the batches and losses of the cached run, without blocking the event loop.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import sharp from 'sharp';
+import { loadModel, train, type ProgressEvent, type TrainConfig } from '../lib';
+import { readCheckpoint } from '../lib/checkpoint';
+import { loadIdxDataset } from '../lib/data/datasets';
+import type { TrainCheckpointHeader } from '../lib/train';
+import { Random } from '../lib/random';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-train-folder-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const CLASSES = 6;
+const PER_CLASS = 30;
+const root = path.join(tmp, 'photos');
+
+/** 28 × 28 digits as RGB PNG, JPEG and WebP files in class folders named after the digits, each tinted by a random colour. */
+async function writeTintedDigits(): Promise<void> {
+  const mnist = loadIdxDataset('mnist', 0);
+  const random = new Random(5);
+  const formats = ['png', 'jpg', 'webp'] as const;
+  const taken = new Array<number>(CLASSES).fill(0);
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < mnist.train.count && taken.some((n) => n < PER_CLASS); i++) {
+    const label = mnist.train.labels[i];
+    if (label >= CLASSES || taken[label] >= PER_CLASS) continue;
+    const k = taken[label]++;
+    const tint = [0, 1, 2].map(() => 0.4 + 0.6 * random.next());
+    const rgb = Buffer.alloc(28 * 28 * 3);
+    for (let p = 0; p < 28 * 28; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = Math.round(mnist.train.images[i * 784 + p] * tint[c]);
+    const dir = path.join(root, `digit-${label}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const format = formats[k % 3];
+    const image = sharp(rgb, { raw: { width: 28, height: 28, channels: 3 } });
+    const encoded = format === 'png' ? image.png() : format === 'jpg' ? image.jpeg({ quality: 95 }) : image.webp({ lossless: true });
+    writes.push(encoded.toFile(path.join(dir, `${String(k).padStart(3, '0')}.${format}`)));
+  }
+  await Promise.all(writes);
+  fs.writeFileSync(path.join(root, 'digit-0', '.DS_Store'), 'not an image');
+}
+
+function config(name: string, extra: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    data: { imageFolder: root, imageSize: 32, validFraction: 0.2 },
+    batch: { classes: 4, perClass: 6 },
+    phases: [
+      { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
+      { epochs: 2, maxLr: 2e-3, freeze: 'none' },
+    ],
+    model: { dim: 32 },
+    seed: 3,
+    device: 'cpu',
+    threads: 2,
+    checkpointDir: path.join(tmp, name),
+    ...extra,
+  };
+}
+
+function stepLosses(events: ProgressEvent[]): Map<string, number> {
+  const losses = new Map<string, number>();
+  for (const e of events) if (e.stage === 'train') losses.set(`${e.phase}/${e.epoch}/${e.step}`, e.loss);
+  return losses;
+}
+
+describe('train() on an image folder', () => {
+  let cached: { events: ProgressEvent[]; history: { validLoss: number; trainLoss: number }[]; steps: number; checkpoint: string };
+
+  beforeAll(async () => {
+    await writeTintedDigits();
+    const events: ProgressEvent[] = [];
+    const r = await train({ ...config('cached'), onProgress: (e) => events.push(e) });
+    cached = { events, history: r.history, steps: r.steps, checkpoint: r.checkpoint };
+  }, 240_000);
+
+  it('decodes first (progress stage "decode"), then learns: the validation loss falls, the training loss falls', () => {
+    const decode = cached.events.filter((e) => e.stage === 'decode');
+    expect(decode.length).toBeGreaterThan(0);
+    const last = decode[decode.length - 1];
+    expect(last).toMatchObject({ stage: 'decode', done: CLASSES * PER_CLASS, total: CLASSES * PER_CLASS, cached: true, skipped: 0 });
+    expect(cached.events.findIndex((e) => e.stage === 'train')).toBeGreaterThan(cached.events.lastIndexOf(last));
+    const valid = cached.history.map((h) => h.validLoss);
+    expect(valid).toHaveLength(3);
+    expect(valid[2]).toBeLessThan(valid[0]);
+    const losses = [...stepLosses(cached.events).values()];
+    const head = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
+    const tail = losses.slice(-5).reduce((a, b) => a + b) / 5;
+    expect(tail).toBeLessThan(head);
+  });
+
+  it('records the folder in the checkpoint: class names, colour, the stored and network sizes', async () => {
+    const { header } = await readCheckpoint<TrainCheckpointHeader>(cached.checkpoint);
+    expect(header.dataset).toMatchObject({
+      source: 'folder',
+      classNames: Array.from({ length: CLASSES }, (_, c) => `digit-${c}`),
+      channels: 3,
+      height: 32,
+      width: 32,
+      storedHeight: 37, // round(32 · 8 / 7)
+      storedWidth: 37,
+    });
+    expect(header.config.data).toMatchObject({ imageFolder: root, imageSize: [32, 32], channels: 3, badImages: 'error' });
+    expect(header.config.augment).toMatchObject({ flip: true, crop: { scale: [0.35, 1], ratio: [3 / 4, 4 / 3] } });
+    const model = await loadModel(cached.checkpoint, { device: 'cpu' });
+    expect(model.classNames).toEqual(header.dataset.classNames);
+  });
+
+  it('resumes exactly: every step after a stop has the loss the uninterrupted run had', async () => {
+    const perEpoch = cached.steps / 3;
+    const stops = [Math.floor(perEpoch / 2), perEpoch, perEpoch + Math.floor(perEpoch * 1.5)];
+    const events: ProgressEvent[] = [];
+    let history: { validLoss: number }[] = [];
+    for (const [i, maxSteps] of [...stops, undefined].entries()) {
+      const r = await train({ ...config('resumed'), resume: i > 0, maxSteps, onProgress: (e) => events.push(e) });
+      history = r.history;
+    }
+    const expected = stepLosses(cached.events);
+    const got = stepLosses(events);
+    expect(got.size).toBe(expected.size);
+    for (const [key, loss] of expected) expect([key, got.get(key)]).toEqual([key, loss]);
+    expect(history[history.length - 1].validLoss).toBe(cached.history[2].validLoss);
+  }, 240_000);
+
+  it('streams when the images do not fit the cache: the same batches and losses, step for step, without blocking the event loop', async () => {
+    const events: ProgressEvent[] = [];
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const r = await train({ ...config('streamed', { data: { imageFolder: root, imageSize: 32, validFraction: 0.2, cacheBytes: 0 } }), onProgress: (e) => events.push(e) });
+    delay.disable();
+    const decode = events.filter((e) => e.stage === 'decode');
+    expect(decode[decode.length - 1]).toMatchObject({ cached: false, done: CLASSES * PER_CLASS });
+    const expected = stepLosses(cached.events);
+    const got = stepLosses(events);
+    expect(got.size).toBe(expected.size);
+    for (const [key, loss] of expected) expect([key, got.get(key)]).toEqual([key, loss]);
+    expect(r.history.map((h) => h.validLoss)).toEqual(cached.history.map((h) => h.validLoss));
+    // The issue's bound: the loop is never held more than 50 ms (max delay, in ns).
+    expect(delay.max / 1e6).toBeLessThan(50);
+  }, 240_000);
+});
