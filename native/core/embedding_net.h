@@ -1,9 +1,10 @@
 // The embedding network of the recipe: a CNN cut before its classifier, then
 // Linear(features -> dim, bias=False) and L2 normalisation. Backbones: a small fast convnet
-// for 28 x 28 greyscale (the CPU default; its features averaged over the last map, or with
-// convnet-spatial that 7 x 7 map kept whole) and ResNet-18 / ResNet-34 adapted to small
-// greyscale inputs (3 x 3 stride-1 stem, no max-pool). Their BatchNorm layers synchronise
-// statistics across processes when training in several (sync_batch_norm.h).
+// for small images such as 28 x 28 digits (the CPU default; its features averaged over the
+// last map, or with convnet-spatial that map pooled to 7 x 7 and kept whole) and ResNet-18 /
+// ResNet-34 adapted to small inputs (3 x 3 stride-1 stem, no max-pool). Each takes 1 or 3
+// input channels and any input size. Their BatchNorm layers synchronise statistics across
+// processes when training in several (sync_batch_norm.h).
 #pragma once
 
 #include <string>
