@@ -42,7 +42,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     checkResumable(checkpointFile, previous.header, resolved);
   }
 
-  const dataset = await loadDataset(resolved.data, resolved.seed, { onProgress, signal });
+  const dataset = await loadDataset(resolved.data, resolved.seed, { onProgress, signal, concurrency: resolved.threads ?? undefined });
   const trainer = createTrainer(nativeTrainerOptions(resolved, dataset.channels));
   trainer.setData(setDataOptions(dataset, true));
   const batchSize = Math.min(resolved.batch.classes, dataset.classes) * resolved.batch.perClass;
