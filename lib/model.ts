@@ -1,7 +1,7 @@
 // A trained embedding network loaded from a training checkpoint, for inference: a native
 // Embedder (native/core/embedder.h) holding only the network's weights, BatchNorm buffers and
 // normalisation, built from the checkpoint's model configuration; no optimiser, no data.
-import type { NativeEmbedder } from '../binding';
+import type { NativeEmbedder, NativeImageGeometry } from '../binding';
 import { createEmbedder } from './binding';
 import { readCheckpoint } from './checkpoint';
 import { decodeImages, type DecodeTarget } from './data/decode';
@@ -68,10 +68,15 @@ class LoadedModel implements Model {
   private pending = 0;
   private last: Promise<unknown> = Promise.resolve();
 
+  /** The network state's image geometry (loadModel checked that the header records the same). */
+  private readonly geometry: NativeImageGeometry;
+
   constructor(
     private readonly embedder: NativeEmbedder,
     readonly checkpoint: TrainCheckpointHeader,
-  ) {}
+  ) {
+    this.geometry = embedder.geometry;
+  }
 
   get dim(): number {
     return this.checkpoint.config.model.dim;
@@ -83,13 +88,13 @@ class LoadedModel implements Model {
     return this.checkpoint.dataset.width;
   }
   get channels(): 1 | 3 {
-    return this.checkpoint.dataset.channels ?? 1;
+    return this.geometry.channels;
   }
   get storedHeight(): number {
-    return this.checkpoint.dataset.storedHeight ?? this.height;
+    return this.geometry.storedHeight;
   }
   get storedWidth(): number {
-    return this.checkpoint.dataset.storedWidth ?? this.width;
+    return this.geometry.storedWidth;
   }
   get classNames(): string[] {
     return this.checkpoint.dataset.classNames;
@@ -154,7 +159,8 @@ class LoadedModel implements Model {
     const ready = Array.from({ length: batches }, () => deferred<void>());
     const embedded = Array.from({ length: batches }, () => deferred<void>());
 
-    const decoding = decodeImages(files as (string | Buffer)[], target, {
+    // A copy of the list: the caller may change theirs while this runs.
+    const decoding = decodeImages(files.slice() as (string | Buffer)[], target, {
       onImage: async (index, pixels) => {
         const b = Math.floor(index / batchSize);
         if (b >= 2) await embedded[b - 2].promise;
@@ -209,9 +215,10 @@ export async function loadModel(checkpoint: string, options?: { device?: Device 
       `Checkpoint ${checkpoint} records a network this semihard cannot build: ${JSON.stringify(header.config.model)}`,
     );
   }
+  const geometry = recordedGeometry(header.dataset, checkpoint);
   let embedder: NativeEmbedder;
   try {
-    embedder = await createEmbedder({ backbone: model.backbone, dim: model.dim, device }, state);
+    embedder = await createEmbedder({ backbone: model.backbone, dim: model.dim, channels: geometry.channels, device }, state);
   } catch (err) {
     // A wrong device is the caller's; anything else is what the file holds.
     if (err instanceof TypeError || err instanceof RangeError) throw err;
@@ -219,5 +226,30 @@ export async function loadModel(checkpoint: string, options?: { device?: Device 
       cause: err,
     });
   }
+  const held = embedder.geometry;
+  const describeGeometry = (g: NativeImageGeometry): string =>
+    `${g.channels}-channel images stored at ${g.storedHeight} × ${g.storedWidth}, seen at ${g.height} × ${g.width}`;
+  if ((Object.keys(geometry) as (keyof NativeImageGeometry)[]).some((k) => geometry[k] !== held[k])) {
+    throw new SemihardError(
+      'ERR_SEMIHARD_CHECKPOINT',
+      `Checkpoint ${checkpoint} records ${describeGeometry(geometry)} but its network state holds ${describeGeometry(held)}`,
+    );
+  }
   return new LoadedModel(embedder, header);
+}
+
+/**
+ * The image geometry a checkpoint's header records: its dataset's channels, storedHeight and
+ * storedWidth (checkpoints from before image folders lack them: 1, and the network size).
+ */
+function recordedGeometry(dataset: Record<string, unknown>, checkpoint: string): NativeImageGeometry {
+  const { height, width, channels = 1, storedHeight = height, storedWidth = width } = dataset;
+  const side = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+  if (!side(height) || !side(width) || !side(storedHeight) || !side(storedWidth) || storedHeight < height || storedWidth < width || (channels !== 1 && channels !== 3)) {
+    throw new SemihardError(
+      'ERR_SEMIHARD_CHECKPOINT',
+      `Checkpoint ${checkpoint} records an image geometry this semihard cannot use: ${JSON.stringify({ height, width, channels, storedHeight, storedWidth })}`,
+    );
+  }
+  return { channels, storedHeight, storedWidth, height, width };
 }
