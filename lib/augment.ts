@@ -79,32 +79,53 @@ export function resolveAugment(value: unknown, argument: string, defaults: Reado
 export interface AugmentImagesOptions extends AugmentConfig {
   height: number;
   width: number;
+  /** 1 (default) or 3: images are count × height × width × channels, channels interleaved. */
+  channels?: 1 | 3;
+  /** The size of the images out (default height × width): the network's input when height × width is the stored size. */
+  outHeight?: number;
+  outWidth?: number;
   /** Seed of the transforms' generator (default 0). */
   seed?: number;
 }
 
 /**
- * Applies one random transform of the given ranges (omitted: the defaults) to each image.
- * images: count × height × width pixels, a Uint8Array (0..255) or a Float32Array (0..1);
- * resolves to the transformed images as a Float32Array (0..1) of the same shape. The work
- * runs off the event loop.
+ * Applies one random training transform of the given ranges (omitted: DEFAULT_AUGMENT's, so no
+ * crop unless `crop` is given) to each image: the random resized crop, flip and affine,
+ * resampled once to outHeight × outWidth, as train() does. images: count × height × width ×
+ * channels pixels, a Uint8Array (0..255) or a Float32Array (0..1); resolves to count ×
+ * outHeight × outWidth × channels pixels 0..1 (Float32Array). The work runs off the event loop.
  */
 export async function augmentImages(images: Uint8Array | Float32Array, options: AugmentImagesOptions): Promise<Float32Array> {
   if (!(images instanceof Uint8Array || images instanceof Float32Array)) throw typeError('images', 'a Uint8Array or Float32Array', images);
   const o = optionsObject(options, 'options', true);
-  const { height, width, seed, ...ranges } = o;
+  const { height, width, seed, channels, outHeight, outWidth, ...ranges } = o;
   const h = positiveInteger(height, 'options.height');
   const w = positiveInteger(width, 'options.width');
-  if (images.length === 0 || images.length % (h * w) !== 0) {
-    throw rangeErrorWithMessage('images', `Expected images.length to be a positive multiple of height × width (${h * w}) but received ${images.length}`);
+  const c = channels === undefined ? 1 : channels;
+  if (c !== 1 && c !== 3) {
+    if (typeof c !== 'number') throw typeError('options.channels', '1 or 3', c);
+    throw rangeError('options.channels', '1 or 3', c);
   }
-  const affine = resolveAugment(ranges, 'options') as Required<AugmentConfig>;
+  const outH = outHeight === undefined ? h : positiveInteger(outHeight, 'options.outHeight');
+  const outW = outWidth === undefined ? w : positiveInteger(outWidth, 'options.outWidth');
+  if (images.length === 0 || images.length % (h * w * c) !== 0) {
+    throw rangeErrorWithMessage(
+      'images',
+      `Expected images.length to be a positive multiple of height × width × channels (${h * w * c}) but received ${images.length}`,
+    );
+  }
+  const resolved = resolveAugment(ranges, 'options') as ResolvedAugment;
+  const { crop, ...affine } = resolved;
   return binding.augmentImages({
     images,
-    count: images.length / (h * w),
+    count: images.length / (h * w * c),
     height: h,
     width: w,
+    channels: c,
     affine,
+    ...(crop !== false ? { crop: { minScale: crop.scale[0], maxScale: crop.scale[1], minRatio: crop.ratio[0], maxRatio: crop.ratio[1] } } : {}),
+    outHeight: outH,
+    outWidth: outW,
     seed: nonNegativeInteger(seed, 'options.seed', 0),
   });
 }

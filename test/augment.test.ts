@@ -87,7 +87,7 @@ describe('augmentImages', () => {
     expect(Math.min(...a)).toBeGreaterThanOrEqual(0);
     // Bilinear blends of values in 0..1 with weights adding up to 1, rounded three times.
     expect(Math.max(...a)).toBeLessThanOrEqual(1 + 3 * U32);
-    expect(DEFAULT_AUGMENT).toEqual({ rotation: 10, scale: 0.1, translate: 0.1, flip: false });
+    expect(DEFAULT_AUGMENT).toEqual({ rotation: 10, scale: 0.1, translate: 0.1, flip: false, crop: false });
   });
 
   it('accepts Float32Array pixels in 0..1 like Uint8Array pixels', async () => {

@@ -2,6 +2,7 @@
 import { resolveTrainConfig, nativeTrainerOptions, upgradeConfig, DEFAULT_PHASES, type ResolvedTrainConfig } from '../lib/train';
 import { DEFAULT_AUGMENT } from '../lib/augment';
 import { distributedFromEnv } from '../lib/distributed';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 describe('resolveTrainConfig', () => {
@@ -18,7 +19,7 @@ describe('resolveTrainConfig', () => {
       threads: null,
       weightDecay: 0.01,
       gradClip: 0,
-      augment: { rotation: 10, scale: 0.1, translate: 0.1, flip: false },
+      augment: { rotation: 10, scale: 0.1, translate: 0.1, flip: false, crop: false },
       checkpointDir: path.resolve('semihard-checkpoints'),
       resume: false,
       maxSteps: null,
@@ -31,20 +32,51 @@ describe('resolveTrainConfig', () => {
   });
 
   it('fills the augmentation ranges a user leaves out, and keeps false', () => {
-    expect(resolveTrainConfig({ data: 'mnist', augment: { flip: true, rotation: 0 } }).augment).toEqual({ rotation: 0, scale: 0.1, translate: 0.1, flip: true });
-    expect(resolveTrainConfig({ data: 'mnist', augment: true }).augment).toEqual({ rotation: 10, scale: 0.1, translate: 0.1, flip: false });
+    expect(resolveTrainConfig({ data: 'mnist', augment: { flip: true, rotation: 0 } }).augment).toEqual({ rotation: 0, scale: 0.1, translate: 0.1, flip: true, crop: false });
+    expect(resolveTrainConfig({ data: 'mnist', augment: true }).augment).toEqual({ rotation: 10, scale: 0.1, translate: 0.1, flip: false, crop: false });
+    expect(resolveTrainConfig({ data: 'mnist', augment: { crop: { scale: [0.5, 1] } } }).augment).toMatchObject({ crop: { scale: [0.5, 1], ratio: [3 / 4, 4 / 3] } });
     expect(resolveTrainConfig({ data: 'mnist', augment: false }).augment).toBe(false);
   });
 
   it('reads a checkpoint config from before the ranges: augment true means the defaults', () => {
     const old = { ...resolveTrainConfig({ data: 'mnist' }), augment: true } as unknown as ResolvedTrainConfig;
     expect(upgradeConfig(old).augment).toEqual(DEFAULT_AUGMENT);
-    expect(nativeTrainerOptions(upgradeConfig(old))).toMatchObject({ augment: true, affine: DEFAULT_AUGMENT });
+    const { crop: _noCrop, ...affine } = DEFAULT_AUGMENT;
+    expect(nativeTrainerOptions(upgradeConfig(old))).toMatchObject({ augment: true, affine });
+    expect(nativeTrainerOptions(upgradeConfig(old))).not.toHaveProperty('crop');
+    // Before image folders, ranges had no crop: they mean no crop.
+    const ranges = { ...resolveTrainConfig({ data: 'mnist' }), augment: { rotation: 5, scale: 0, translate: 0, flip: true } } as unknown as ResolvedTrainConfig;
+    expect(upgradeConfig(ranges).augment).toEqual({ rotation: 5, scale: 0, translate: 0, flip: true, crop: false });
     expect(nativeTrainerOptions(resolveTrainConfig({ data: 'mnist', augment: false }))).not.toHaveProperty('affine');
   });
 
   it('resolves an IDX folder to an absolute path', () => {
     expect(resolveTrainConfig({ data: { idxDir: 'some/dir' } }).data).toEqual({ idxDir: path.resolve('some/dir') });
+  });
+
+  it('fills an image folder\'s defaults: a seeded 0.2 split, colour, the images\' own size or 224, bad images an error, a quarter of RAM; photo augmentation', () => {
+    const c = resolveTrainConfig({ data: { imageFolder: 'photos' } });
+    expect(c.data).toEqual({
+      imageFolder: path.resolve('photos'),
+      validFolder: null,
+      validFraction: 0.2,
+      validFiles: null,
+      imageSize: null,
+      channels: 3,
+      badImages: 'error',
+      cacheBytes: Math.floor(os.totalmem() / 4),
+    });
+    expect(c.augment).toEqual({ rotation: 10, scale: 0, translate: 0, flip: true, crop: { scale: [0.35, 1], ratio: [3 / 4, 4 / 3] } });
+    expect(nativeTrainerOptions(c, 3)).toMatchObject({ channels: 3, crop: { minScale: 0.35, maxScale: 1, minRatio: 3 / 4, maxRatio: 4 / 3 } });
+    const given = resolveTrainConfig({
+      data: { imageFolder: 'p', imageSize: [96, 128], channels: 1, validFiles: 'valid.txt', badImages: 'skip', cacheBytes: 0 },
+      augment: { crop: false },
+    });
+    expect(given.data).toMatchObject({ imageSize: [96, 128], channels: 1, validFiles: path.resolve('valid.txt'), badImages: 'skip', cacheBytes: 0 });
+    expect(given.augment).toMatchObject({ crop: false, flip: true });
+    expect(resolveTrainConfig({ data: { imageFolder: 'p', imageSize: 64, validFiles: ['a/1.jpg'] } }).data).toMatchObject({ imageSize: [64, 64], validFiles: ['a/1.jpg'] });
+    // A checkpoint's resolved source resolves to itself.
+    expect(resolveTrainConfig({ data: c.data }).data).toEqual(c.data);
   });
 
   const table: [string, unknown, 'TypeError' | 'RangeError', string][] = [
@@ -77,6 +109,29 @@ describe('resolveTrainConfig', () => {
     ['augment translate NaN', { data: 'mnist', augment: { translate: NaN } }, 'RangeError', 'config.augment.translate'],
     ['augment flip a string', { data: 'mnist', augment: { flip: 'yes' } }, 'TypeError', 'config.augment.flip'],
     ['maxSteps 0', { data: 'mnist', maxSteps: 0 }, 'RangeError', 'config.maxSteps'],
+    ['augment crop a string', { data: 'mnist', augment: { crop: 'yes' } }, 'TypeError', 'config.augment.crop'],
+    ['augment crop misspelt', { data: 'mnist', augment: { crop: { area: [0.5, 1] } } }, 'TypeError', 'config.augment.crop.area'],
+    ['augment crop scale above 1', { data: 'mnist', augment: { crop: { scale: [0.5, 1.5] } } }, 'RangeError', 'config.augment.crop.scale'],
+    ['augment crop scale 0', { data: 'mnist', augment: { crop: { scale: [0, 1] } } }, 'RangeError', 'config.augment.crop.scale'],
+    ['augment crop scale reversed', { data: 'mnist', augment: { crop: { scale: [0.9, 0.5] } } }, 'RangeError', 'config.augment.crop.scale'],
+    ['augment crop ratio one number', { data: 'mnist', augment: { crop: { ratio: 1 } } }, 'TypeError', 'config.augment.crop.ratio'],
+    ['augment crop ratio NaN', { data: 'mnist', augment: { crop: { ratio: [NaN, 1] } } }, 'RangeError', 'config.augment.crop.ratio[0]'],
+    ['imageFolder empty', { data: { imageFolder: '' } }, 'TypeError', 'config.data.imageFolder'],
+    ['imageFolder misspelt option', { data: { imageFolder: 'x', validFolders: 'y' } }, 'TypeError', 'config.data.validFolders'],
+    ['validFraction 1', { data: { imageFolder: 'x', validFraction: 1 } }, 'RangeError', 'config.data.validFraction'],
+    ['validFraction negative', { data: { imageFolder: 'x', validFraction: -0.1 } }, 'RangeError', 'config.data.validFraction'],
+    ['validFolder and validFiles', { data: { imageFolder: 'x', validFolder: 'v', validFiles: ['a.jpg'] } }, 'TypeError', 'config.data.validFiles'],
+    ['validFiles a number', { data: { imageFolder: 'x', validFiles: 3 } }, 'TypeError', 'config.data.validFiles'],
+    ['validFiles with an empty path', { data: { imageFolder: 'x', validFiles: ['a.jpg', ''] } }, 'TypeError', 'config.data.validFiles[1]'],
+    ['imageSize 0', { data: { imageFolder: 'x', imageSize: 0 } }, 'RangeError', 'config.data.imageSize'],
+    ['imageSize huge', { data: { imageFolder: 'x', imageSize: 224000 } }, 'RangeError', 'config.data.imageSize'],
+    ['imageSize three sides', { data: { imageFolder: 'x', imageSize: [224, 224, 3] } }, 'RangeError', 'config.data.imageSize'],
+    ['imageSize width 1.5', { data: { imageFolder: 'x', imageSize: [224, 1.5] } }, 'RangeError', 'config.data.imageSize[1]'],
+    ['channels 2', { data: { imageFolder: 'x', channels: 2 } }, 'RangeError', 'config.data.channels'],
+    ['channels a string', { data: { imageFolder: 'x', channels: '3' } }, 'TypeError', 'config.data.channels'],
+    ['badImages ignore', { data: { imageFolder: 'x', badImages: 'ignore' } }, 'RangeError', 'config.data.badImages'],
+    ['cacheBytes negative', { data: { imageFolder: 'x', cacheBytes: -1 } }, 'RangeError', 'config.data.cacheBytes'],
+    ['cacheBytes fractional', { data: { imageFolder: 'x', cacheBytes: 1.5 } }, 'RangeError', 'config.data.cacheBytes'],
     ['onProgress not a function', { data: 'mnist', onProgress: 1 }, 'TypeError', 'config.onProgress'],
     ['signal not an AbortSignal', { data: 'mnist', signal: {} }, 'TypeError', 'config.signal'],
     ['batchNorm unknown', { data: 'mnist', model: { batchNorm: 'group' } }, 'RangeError', 'config.model.batchNorm'],
@@ -143,7 +198,7 @@ describe('enumerations', () => {
     for (const name of ['mnist', 'fashion-mnist']) expect(resolveTrainConfig({ data: name }).data).toBe(name);
     expect(thrown({ data: 'MNIST' })).toMatchObject({
       name: 'RangeError',
-      message: "Expected 'mnist', 'fashion-mnist' or { idxDir } for config.data but received 'MNIST' of type string",
+      message: "Expected 'mnist', 'fashion-mnist', { idxDir } or { imageFolder } for config.data but received 'MNIST' of type string",
     });
   });
 });
