@@ -61,7 +61,7 @@ export interface NativeTrainerOptions {
   seed: number;
   /** Image channels the network takes (default 1); setData's geometry must have as many. */
   channels?: 1 | 3;
-  /** Random resized crop of training images before flip and affine (absent: none, the stored image is the network's input size). */
+  /** Random resized crop of training images (with augment) before flip and affine; absent: the centre crop of the network's size, as validation's. */
   crop?: NativeCrop;
 }
 
@@ -266,7 +266,7 @@ export interface NativeAugmentOptions {
   seed: number;
   /** Default 1. */
   channels?: number;
-  /** A random resized crop first (as training's); absent: none. */
+  /** A random resized crop first (as training's); absent: the centre crop of the output size. */
   crop?: NativeCrop;
   /** The output size (default: height × width). */
   outHeight?: number;
@@ -275,7 +275,7 @@ export interface NativeAugmentOptions {
 
 export interface NativeBinding {
   Trainer: new (options: NativeTrainerOptions) => NativeTrainer;
-  /** The network of `options` with the weights, buffers and normalisation of a trainer's saveState() bytes (nothing else of them). */
+  /** The network of `options` with the weights, buffers, normalisation and geometry of a trainer's saveState() bytes (nothing else of them). */
   createEmbedder(options: NativeEmbedderOptions, state: Uint8Array): Promise<NativeEmbedder>;
   evaluateEmbeddings(options: NativeEvaluateOptions): Promise<NativeMetrics>;
   /** N × 2, row-major. */
