@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCheckpoint } from '../../lib/checkpoint';
 import { DEFAULT_PHASES, resolveTrainConfig, type TrainCheckpointHeader } from '../../lib/train';
+import { writeImageFolder } from '../helpers/image-folder';
 import { writeSmallDigits } from '../helpers/small-training';
 import { expectNoErrorText, runCli, runCliAsync, testTimeout } from './run-cli';
 
@@ -68,7 +69,7 @@ describe('semihard train', () => {
       threads: 1,
       weightDecay: 0.001,
       gradClip: 2,
-      augment: { rotation: 5, scale: 0.05, translate: 0.125, flip: true },
+      augment: { rotation: 5, scale: 0.05, translate: 0.125, flip: true, crop: false },
       checkpointDir: ckpt,
       resume: false,
       maxSteps: 1,
@@ -97,7 +98,7 @@ describe('semihard train', () => {
   it('passes the augmentation flags; --no-augment turns it off', async () => {
     const ckpt = path.join(tmp, 'ck-flip');
     expect(runCli(['train', ...tiny(ckpt), '--max-steps', '1', '--json', '--flip', '--rotation', '0', '--translate', '0.125']).status).toBe(0);
-    expect((await header(ckpt)).config.augment).toEqual({ rotation: 0, scale: 0.1, translate: 0.125, flip: true });
+    expect((await header(ckpt)).config.augment).toEqual({ rotation: 0, scale: 0.1, translate: 0.125, flip: true, crop: false });
     expect(runCli(['train', ...tiny(ckpt + '-off'), '--max-steps', '1', '--json', '--no-augment', '--flip']).status).toBe(0);
     expect((await header(ckpt + '-off')).config.augment).toBe(false);
   }, testTimeout(2));
@@ -145,11 +146,40 @@ describe('semihard train', () => {
     expect(fs.existsSync(ckpt)).toBe(false);
   });
 
-  it('exits 1 on a missing data folder, saying it does not exist', () => {
+  it('--data <image folder>: the folder flags reach train() (the checkpoint records them); bad images are counted and listed', async () => {
+    const photos = path.join(tmp, 'photos');
+    const written = await writeImageFolder(photos, { classes: 4, perClass: 8, specials: ['corrupt'] });
+    const corrupt = written.images.find((i) => i.kind === 'corrupt')!;
+    const ckpt = path.join(tmp, 'ck-photos');
+    const args = ['train', '--data', photos, '--classes', '4', '--per-class', '2', '--dim', '8', '--device', 'cpu', '--threads', '1', '--checkpoint-dir', ckpt];
+    const refused = runCli([...args, '--max-steps', '1']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(corrupt.file);
+    const r = runCli([
+      ...args, '--image-size', '24x20', '--channels', '1', '--valid-fraction', '0.25', '--skip-bad-images', '--cache-gib', '0.5', '--max-steps', '2',
+    ]);
+    expectNoErrorText(r.stderr);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`decoded ${written.images.length - 1} images, skipped 1 bad ones; kept in memory`);
+    expect(r.stderr).toContain(`skipped ${corrupt.file}: `);
+    expect((await header(ckpt)).config.data).toEqual({
+      imageFolder: photos,
+      validFolder: null,
+      validFraction: 0.25,
+      validFiles: null,
+      imageSize: [24, 20],
+      channels: 1,
+      badImages: 'skip',
+      cacheBytes: 2 ** 29,
+    });
+    expect((await header(ckpt)).dataset).toMatchObject({ source: 'folder', channels: 1, height: 24, width: 20, storedHeight: 27, storedWidth: 23 });
+  }, testTimeout(2));
+
+  it('exits 1 on a missing data folder, saying it does not exist (a path that is not an IDX folder is read as an image folder)', () => {
     const missing = path.join(tmp, 'nothing-here');
     const r = runCli(['train', '--data', missing, '--checkpoint-dir', path.join(tmp, 'ck-missing')]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`semihard: The data folder ${missing} does not exist`);
+    expect(r.stderr).toContain(`semihard: The image folder ${missing} does not exist`);
   });
 
   it('exits 1 when --data is a file, saying it is not a folder', () => {
@@ -157,7 +187,7 @@ describe('semihard train', () => {
     fs.writeFileSync(file, 'not a folder');
     const r = runCli(['train', '--data', file, '--checkpoint-dir', path.join(tmp, 'ck-file')]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`semihard: ${file} is not a folder`);
+    expect(r.stderr).toContain(`semihard: The image folder ${file} is not a folder`);
   });
 
   it('rejects a malformed command line with exit 2 before doing anything', () => {
