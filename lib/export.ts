@@ -2,11 +2,10 @@
 // TensorBoard Embedding Projector's two TSV files (vectors and metadata). Every file is written
 // to a temporary name and renamed into place, in chunks, so that neither a crash nor a large
 // array leaves a half-written file or needs a second copy of the data in memory.
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { rangeErrorWithMessage, typeError } from './errors';
+import { writeFileAtomic } from './files';
 import { nonNegativeInteger, positiveInteger } from './validate';
 
 /** Bytes of an array handed to the file system at a time. */
@@ -16,42 +15,6 @@ const CHUNK_BYTES = 1 << 20;
  * characters (about 6,000 numbers, a few milliseconds) keep it responsive.
  */
 const TEXT_CHUNK = 1 << 16;
-
-/**
- * Writes the chunks to `file` so that `file` is always either the old or the new content
- * (lib/files.ts writeFileAtomic's rule, for contents made chunk by chunk).
- */
-async function writeChunksAtomic(file: string, chunks: Iterable<Uint8Array>): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
-  const temporary = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.promises.open(temporary, 'w');
-  try {
-    for (const chunk of chunks) await handle.write(chunk);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await fs.promises.rm(temporary, { force: true });
-    throw err;
-  }
-  await handle.close();
-  try {
-    await fs.promises.rename(temporary, file);
-  } catch (err) {
-    await fs.promises.rm(temporary, { force: true });
-    throw err;
-  }
-  try {
-    const d = await fs.promises.open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch {
-    // Some platforms cannot fsync a folder; the rename is still atomic.
-  }
-}
 
 function filePath(value: unknown, argument: string): string {
   if (typeof value !== 'string') throw typeError(argument, 'a file path', value);
@@ -121,7 +84,7 @@ export async function writeNpy(file: string, data: Float32Array, shape: readonly
     throw rangeErrorWithMessage('data', `Expected data.length to be the product of shape [${shape.join(', ')}] = ${count} but received ${data.length}`);
   }
   const header = npyHeader(shape);
-  await writeChunksAtomic(file, (function* () {
+  await writeFileAtomic(file, (function* () {
     yield header;
     yield* littleEndianFloat32(data);
   })());
@@ -207,14 +170,14 @@ export async function writeProjector(out: string, vectors: Float32Array, dim: nu
     if (typeof row?.path !== 'string' || typeof row?.class !== 'string') throw typeError(`rows[${i}]`, 'an object { path: string, class: string }', row);
   });
   const files = projectorFiles(out);
-  await writeChunksAtomic(files.vectors, textChunks((function* () {
+  await writeFileAtomic(files.vectors, textChunks((function* () {
     const cells: string[] = new Array<string>(dim);
     for (let r = 0; r < rows.length; r++) {
       for (let d = 0; d < dim; d++) cells[d] = float32Text(vectors[r * dim + d]);
       yield `${cells.join('\t')}\n`;
     }
   })()));
-  await writeChunksAtomic(files.metadata, textChunks((function* () {
+  await writeFileAtomic(files.metadata, textChunks((function* () {
     yield 'path\tclass\n';
     for (const row of rows) yield `${tsvCell(row.path)}\t${tsvCell(row.class)}\n`;
   })()));

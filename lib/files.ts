@@ -4,14 +4,18 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Writes `bytes` to `file` so that `file` is always either the old or the new content. */
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+/**
+ * Writes `bytes` (one buffer, or chunks written in turn, so large content need not be held
+ * whole) to `file` so that `file` is always either the old or the new content.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array | Iterable<Uint8Array>): Promise<void> {
   const dir = path.dirname(file);
   await fs.promises.mkdir(dir, { recursive: true });
   const temporary = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.promises.open(temporary, 'w');
   try {
-    await handle.writeFile(bytes);
+    if (bytes instanceof Uint8Array) await handle.writeFile(bytes);
+    else for (const chunk of bytes) await handle.write(chunk);
     await handle.sync();
   } catch (err) {
     await handle.close();
