@@ -35,7 +35,9 @@ struct LrFindResult {
   bool diverged = false;
 };
 
-// `batches`: steps x batch indices into the trainer's train set (int64, CPU).
+// `batches`: steps x batch indices into the trainer's train set (int64, CPU). A streamed train
+// set gives each step's images from its feed, as train_step does; a diverged test leaves the
+// later batches unread.
 LrFindResult find_learning_rate(Trainer& trainer, const torch::Tensor& batches, const LrFindOptions& options,
                                 const std::function<void(int64_t step, double lr, double loss)>& progress = {});
 
