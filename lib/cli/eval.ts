@@ -30,7 +30,9 @@ async function runEval(flags: EvalFlags): Promise<number> {
   const model = await loadModel(flags.checkpoint, { device: flags.device });
   const config = model.checkpoint.config;
   const progress = new TrainingProgress(0, quiet);
-  const dataset = await loadDataset(flags.data === undefined ? config.data : dataSource(flags.data), config.seed, { onProgress: progress.onProgress });
+  // An image folder is decoded to the model's geometry, whatever size its images have.
+  const geometry = { height: model.height, width: model.width, storedHeight: model.storedHeight, storedWidth: model.storedWidth, channels: model.channels };
+  const dataset = await loadDataset(flags.data === undefined ? config.data : dataSource(flags.data), config.seed, { onProgress: progress.onProgress, geometry });
   const train = await embedSet(model, dataset.train, 'train', quiet);
   const valid = await embedSet(model, dataset.valid, 'valid', quiet);
   const started = performance.now();

@@ -71,6 +71,12 @@ export interface LoadDatasetOptions {
   signal?: AbortSignal;
   /** Images decoded at once (default: os.availableParallelism()). */
   concurrency?: number;
+  /**
+   * Image folders: decode to this geometry (a trained model's: Model.height, width,
+   * storedHeight, storedWidth, channels) instead of the one the source's imageSize and
+   * channels give.
+   */
+  geometry?: { height: number; width: number; storedHeight: number; storedWidth: number; channels: 1 | 3 };
 }
 
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];

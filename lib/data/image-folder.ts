@@ -75,7 +75,7 @@ export async function loadImageFolder(source: ResolvedImageFolderSource, seed: n
     ...(source.validFolder === null && source.validFiles === null ? { validFraction: source.validFraction } : {}),
   });
   const all = [...scan.train.files, ...scan.valid.files];
-  const geometry = await geometryOf(source, all, options);
+  const geometry = options.geometry ? { ...options.geometry } : await geometryOf(source, all, options);
   const imageBytes = geometry.storedHeight * geometry.storedWidth * geometry.channels;
   const cached = all.length * imageBytes <= source.cacheBytes;
   const target = { height: geometry.storedHeight, width: geometry.storedWidth, channels: geometry.channels };

@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { loadIdxDataset } from '../../lib/data/datasets';
 import { loadModel } from '../../lib/model';
 import { takePerClass, writeIdxDir } from '../helpers/idx';
+import { train } from '../../lib';
+import { writeImageFolder } from '../helpers/image-folder';
 import { writeSmallDigits } from '../helpers/small-training';
 import { expectNoErrorText, runCli, testTimeout } from './run-cli';
 
@@ -155,12 +157,42 @@ describe('semihard eval', () => {
     const missing = path.join(tmp, 'nothing-here');
     const noData = runCli(['eval', '--checkpoint', ckpt, '--data', missing, '--out', path.join(tmp, 'reports', 'none.json')]);
     expect(noData.status).toBe(1);
-    expect(noData.stderr).toContain(`semihard: The data folder ${missing} does not exist`);
+    expect(noData.stderr).toContain(`semihard: The image folder ${missing} does not exist`);
     const noCkpt = runCli(['eval', '--checkpoint', path.join(tmp, 'no.ckpt')]);
     expect(noCkpt.status).toBe(1);
     expect(noCkpt.stderr).toMatch(/semihard: Cannot read checkpoint .*no\.ckpt/);
     const noFlag = runCli(['eval']);
     expect(noFlag.status).toBe(2);
     expect(noFlag.stderr).toMatch(/required option '--checkpoint <file>' not specified/);
+  }, testTimeout(3));
+
+  it('an image-folder checkpoint: the folder\'s split embedded (cached or streamed), its class names in the report and picture', async () => {
+    const photos = path.join(tmp, 'photos');
+    await writeImageFolder(photos, { classes: 3, perClass: 10, layout: 'train-valid', validPerClass: 4 });
+    const run = path.join(tmp, 'photo-run');
+    await train({
+      data: { imageFolder: photos, imageSize: 24, cacheBytes: 0 },
+      batch: { classes: 3, perClass: 4 },
+      model: { dim: 8 },
+      phases: [{ epochs: 1, maxLr: 1e-2, freeze: 'none' }],
+      device: 'cpu',
+      threads: 1,
+      checkpointDir: run,
+      maxSteps: 4,
+    });
+    for (const streamed of [false, true]) {
+      const picture = path.join(tmp, `photos-${streamed}.svg`);
+      const args = ['eval', '--checkpoint', path.join(run, 'last.ckpt'), '--json', '--out', path.join(tmp, 'reports', `photos-${streamed}.json`), '--plot', picture, '--method', 'pca'];
+      // --data names the folder itself: a default (a quarter of RAM) cache; the recorded source with cacheBytes 0 would stream.
+      const r = runCli(streamed ? args : [...args, '--data', photos]);
+      expectNoErrorText(r.stderr);
+      expect(r.status).toBe(0);
+      const report = JSON.parse(r.stdout) as Report & { classNames: string[] };
+      expect(report.classNames).toEqual(['class-0', 'class-1', 'class-2']);
+      // The train/valid layout: valid/<class>/ holds 4 images of each class.
+      expect(report.perClass.map((c) => [c.label, c.count])).toEqual([[0, 4], [1, 4], [2, 4]]);
+      expect(report.plotPoints).toBe(12);
+      expect(fs.readFileSync(picture, 'utf8')).toContain('class-2');
+    }
   }, testTimeout(3));
 });
