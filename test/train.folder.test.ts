@@ -128,6 +128,20 @@ describe('train() on an image folder', () => {
     expect(history[history.length - 1].validLoss).toBe(cached.history[2].validLoss);
   }, 240_000);
 
+  it('refuses to resume when the folder holds other files than the checkpoint\'s run saw', async () => {
+    const copy = path.join(tmp, 'photos-copy');
+    fs.cpSync(root, copy, { recursive: true });
+    const changed = { ...config('changed'), data: { imageFolder: copy, imageSize: 32, validFraction: 0.2 } };
+    await train({ ...changed, maxSteps: 2 });
+    fs.copyFileSync(path.join(copy, 'digit-1', '000.png'), path.join(copy, 'digit-1', 'extra.png'));
+    await expect(train({ ...changed, resume: true })).rejects.toMatchObject({
+      code: 'ERR_SEMIHARD_CHECKPOINT',
+      message: expect.stringContaining(`the image folder ${copy} holds other files than when it was written`),
+    });
+    fs.rmSync(path.join(copy, 'digit-1', 'extra.png'));
+    await expect(train({ ...changed, resume: true, maxSteps: 3 })).resolves.toMatchObject({ steps: 1 });
+  }, 240_000);
+
   it('streams when the images do not fit the cache: the same batches and losses, step for step', async () => {
     const events: ProgressEvent[] = [];
     const r = await train({ ...config('streamed', { data: { imageFolder: root, imageSize: 32, validFraction: 0.2, cacheBytes: 0 } }), onProgress: (e) => events.push(e) });

@@ -52,6 +52,12 @@ export interface Dataset {
   normalisation: { mean: number[]; std: number[] } | null;
   /** Whether the images are in memory (else streamed from `files`). */
   cached: boolean;
+  /**
+   * Image folders: a SHA-256 of the class names and of each split's files (paths relative to
+   * the root) and labels, after bad images were left out: a resumed run checks it, since
+   * another set of files would give other batches.
+   */
+  fingerprint?: string;
 }
 
 /** Progress of decoding an image folder's images. */

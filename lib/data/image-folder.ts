@@ -2,7 +2,9 @@
 // geometry (what the network sees and what is kept), one decoding pass over every image
 // (sharp: decode.ts) that finds the bad ones and, when everything fits under cacheBytes,
 // keeps the pixels in native memory; otherwise the images are streamed while training.
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { binding } from '../binding';
 import { SemihardError } from '../errors';
 import { decodeImages, imageSizeOf } from './decode';
@@ -142,7 +144,18 @@ export async function loadImageFolder(source: ResolvedImageFolderSource, seed: n
     ignored: scan.ignored,
     normalisation: imagenetNormalisation(geometry.channels),
     cached,
+    fingerprint: fingerprint(scan.root, scan.classNames, train, valid),
   };
+}
+
+function fingerprint(root: string, classNames: string[], train: Decoded, valid: Decoded): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(classNames));
+  for (const set of [train, valid]) {
+    hash.update('\0split');
+    set.files.forEach((file, i) => hash.update(`\0${path.relative(root, file)}\0${set.labels[i]}`));
+  }
+  return hash.digest('hex');
 }
 
 /** After bad images were left out: every class still has a training image and a positive. */

@@ -12,7 +12,7 @@ import { resolveTrainConfig } from './config';
 import { epochPlan } from './epoch-plan';
 import { nativeTrainerOptions } from './native-options';
 import { setDataOptions, withFeed } from './trainer-data';
-import { checkResumable } from './resume';
+import { checkResumable, checkSameFiles } from './resume';
 import type { HistoryEntry, TrainCheckpointHeader, TrainConfig, TrainPosition, TrainResult } from './types';
 
 function mean(values: ArrayLike<number>): number {
@@ -43,6 +43,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   }
 
   const dataset = await loadDataset(resolved.data, resolved.seed, { onProgress, signal, concurrency: resolved.threads ?? undefined });
+  if (previous) checkSameFiles(checkpointFile, previous.header, dataset);
   const trainer = createTrainer(nativeTrainerOptions(resolved, dataset.channels));
   trainer.setData(setDataOptions(dataset, true));
   const batchSize = Math.min(resolved.batch.classes, dataset.classes) * resolved.batch.perClass;
@@ -81,6 +82,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
         storedWidth: dataset.storedWidth,
         channels: dataset.channels,
         source: dataset.source,
+        ...(dataset.fingerprint ? { fingerprint: dataset.fingerprint } : {}),
       },
       next: position,
       finished,

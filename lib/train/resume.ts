@@ -1,6 +1,7 @@
 // Resuming from a checkpoint: its recorded configuration brought to today's shape, and the
 // check that everything shaping the run matches the configuration given now.
 import { DEFAULT_AUGMENT } from '../augment';
+import type { Dataset } from '../data/datasets';
 import { dataIdentity } from '../data/source';
 import { SemihardError } from '../errors';
 import { isPlainObject } from '../validate';
@@ -40,4 +41,15 @@ export function checkResumable(file: string, header: TrainCheckpointHeader, conf
     const d = describeDifference(identity(recorded), identity(config), key);
     if (d) throw new SemihardError('ERR_SEMIHARD_CHECKPOINT', `Checkpoint ${file} cannot be resumed with this configuration: ${d}`);
   }
+}
+
+/** An image folder's files must be those the checkpoint's run had: others give other batches. */
+export function checkSameFiles(file: string, header: TrainCheckpointHeader, dataset: Dataset): void {
+  const recorded = header.dataset.fingerprint;
+  if (recorded === undefined || recorded === dataset.fingerprint) return;
+  throw new SemihardError(
+    'ERR_SEMIHARD_CHECKPOINT',
+    `Checkpoint ${file} cannot be resumed: the image folder ${dataset.name} holds other files than when it was written ` +
+      `(${dataset.train.count} training and ${dataset.valid.count} validation images now); a resumed run must see the same images`,
+  );
 }

@@ -143,6 +143,8 @@ export interface TrainCheckpointHeader extends CheckpointHeader {
     storedWidth?: number;
     channels?: 1 | 3;
     source?: 'idx' | 'folder';
+    /** Image folders: the files' fingerprint (Dataset.fingerprint). */
+    fingerprint?: string;
   };
   next: TrainPosition;
   finished: boolean;
