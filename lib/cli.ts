@@ -12,12 +12,18 @@
 // Libraries: commander (argument parsing, help, errors for unknown flags) and cli-progress
 // (a maintained, dependency-light progress bar that redraws in place and degrades to no
 // output when stderr is not a terminal).
+import * as os from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { addEmbedCommand } from './cli/embed';
 import { addEvalCommand } from './cli/eval';
 import { addLrFindCommand } from './cli/lr-find';
 import { addPlotHistoryCommand } from './cli/plot-history';
 import { addTrainCommand } from './cli/train';
+
+// libuv's thread pool runs sharp's decodes and the addon's jobs (a training run holds one of
+// its threads while it lasts): unless the user chose a size, make room for a decoder per core
+// besides them. libuv reads this on its first use, which comes later than this line.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, os.availableParallelism() + 2));
 
 export function buildProgram(): Command {
   const program = new Command('semihard')
