@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
-import { isImageFile } from '../data/decode';
+import { compareCodeUnits as byName, imagesUnder } from '../data/folder-walk';
 import { writeFileAtomic } from '../files';
 import { DEVICES, SemihardError, loadModel, writeNpy, writeProjector, type Device } from '../index';
 import { number } from './parse';
@@ -33,39 +33,17 @@ export interface ImageListing {
   labels: number[];
 }
 
-/** Code-unit order, as Python's sorted() and torchvision's ImageFolder sort names (not the locale's). */
-function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Images under `dir` (recursively, following links, skipping hidden entries), relative paths sorted. */
-async function imagesUnder(dir: string, relative: string, out: string[]): Promise<void> {
-  const entries = await fs.promises.readdir(path.join(dir, relative), { withFileTypes: true });
-  for (const entry of entries.sort((a, b) => byName(a.name, b.name))) {
-    if (entry.name.startsWith('.')) continue;
-    const rel = relative === '' ? entry.name : `${relative}/${entry.name}`;
-    let isDir = entry.isDirectory();
-    let isFile = entry.isFile();
-    if (entry.isSymbolicLink()) {
-      const stat = await fs.promises.stat(path.join(dir, rel)).catch(() => null);
-      isDir = !!stat?.isDirectory();
-      isFile = !!stat?.isFile();
-    }
-    if (isDir) await imagesUnder(dir, rel, out);
-    else if (isFile && isImageFile(entry.name)) out.push(rel);
-  }
-}
-
 /**
  * Lists the images of `root` (torchvision ImageFolder's rule, with loose images allowed): each
  * top-level folder holding images is a class, its images found at any depth; images in `root`
- * itself come first, with no class. Hidden files and folders are skipped.
+ * itself come first, with no class. Which files are images is folder-walk.ts's rule, as for
+ * training folders (hidden folders skipped, hidden files and non-images never images, links
+ * followed but not round a loop); only the classes differ: scanImageFolder ignores loose images.
  */
 export async function listImages(root: string): Promise<ImageListing> {
   const stat = await fs.promises.stat(root).catch(() => null);
   if (!stat?.isDirectory()) throw new SemihardError('ERR_SEMIHARD_DATA', `${root} is not a folder`);
-  const all: string[] = [];
-  await imagesUnder(root, '', all);
+  const all = (await imagesUnder(root)).map((file) => path.relative(root, file).split(path.sep).join('/'));
   // Loose images first, then each class's; within each, by folder, then by name (torchvision's order).
   const classOf = (p: string): string => (p.includes('/') ? p.slice(0, p.indexOf('/')) : '');
   const folderOf = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');

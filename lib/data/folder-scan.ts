@@ -10,15 +10,24 @@
 // - Files are images by name (isImageFile); the others (.DS_Store, Thumbs.db, notes.txt, files
 //   directly under the root, other entries next to train/ and valid/) are listed as ignored.
 //   Hidden folders are skipped. Symbolic links are followed, except a link back to a folder above
-//   it (a loop), which is not.
-// - The walk is asynchronous (fs.promises, directories read in batches, a few at a time), so
-//   a tree of 100,000 files never holds the event loop for long.
+//   it (a loop), which is not. The walk below each class folder, and the sort, are folder-walk.ts's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SemihardError, rangeError, rangeErrorWithMessage, typeError } from '../errors';
 import { Random, derivedSeed } from '../random';
 import { nonNegativeInteger } from '../validate';
-import { isImageFile } from './decode';
+import {
+  Limiter,
+  OPEN_DIRECTORIES,
+  compareCodeUnits,
+  folderKey,
+  listFolder,
+  sortInSlices,
+  walkFolder,
+  yieldToLoop,
+  type FolderEntry,
+  type Walk,
+} from './folder-walk';
 
 export interface ScanImageFolderOptions {
   imageFolder: string;
@@ -52,19 +61,9 @@ export interface FolderScan {
 export const DEFAULT_VALID_FRACTION = 0.2;
 /** derivedSeed purpose of the per-class validation split. */
 const SPLIT_PURPOSE = 0x766c; // 'vl'
-/** Directories read at once, and entries read per batch. */
-const OPEN_DIRECTORIES = 8;
-const ENTRIES_PER_READ = 256;
-/** sortInSlices: strings sorted natively at once, and strings moved between turns of the event loop. */
-const SORT_RUN = 2048;
-const SORT_SLICE = 32768;
 
 function dataError(message: string): SemihardError {
   return new SemihardError('ERR_SEMIHARD_DATA', message);
-}
-
-function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function pathOption(value: unknown, argument: string): string {
@@ -117,83 +116,6 @@ async function isDirectory(p: string): Promise<boolean> {
   return fs.promises.stat(p).then((s) => s.isDirectory(), () => false);
 }
 
-/** A few directory reads at a time: each holds a file descriptor open while it is read. */
-class Limiter {
-  private active = 0;
-  private waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await job();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
-type Kind = 'file' | 'directory' | 'other';
-interface Entry {
-  name: string;
-  full: string;
-  kind: Kind;
-}
-
-/** A folder's entries, read in batches; symbolic links are followed (a broken one is 'other'). */
-async function listFolder(dir: string, limiter: Limiter): Promise<Entry[]> {
-  return limiter.run(async () => {
-    const entries: Entry[] = [];
-    try {
-      const handle = await fs.promises.opendir(dir, { bufferSize: ENTRIES_PER_READ });
-      for await (const entry of handle) {
-        const full = path.join(dir, entry.name);
-        let kind: Kind = entry.isDirectory() ? 'directory' : entry.isFile() ? 'file' : 'other';
-        if (entry.isSymbolicLink()) {
-          const stat = await fs.promises.stat(full).catch(() => undefined);
-          kind = stat?.isDirectory() ? 'directory' : stat?.isFile() ? 'file' : 'other';
-        }
-        entries.push({ name: entry.name, full, kind });
-      }
-    } catch (e) {
-      throw dataError(`The folder ${dir} cannot be read: ${(e as Error).message}`);
-    }
-    return entries;
-  });
-}
-
-/** A folder's identity (dev:ino), the same through every link to it. */
-async function folderKey(dir: string): Promise<string> {
-  const stat = await fs.promises.stat(dir, { bigint: true });
-  return `${stat.dev}:${stat.ino}`;
-}
-
-interface Walk {
-  images: string[];
-  ignored: string[];
-  limiter: Limiter;
-}
-
-/**
- * Every image below `dir` (any depth) into walk.images, every other file into walk.ignored.
- * `ancestors` are the folders above it on this path: a link back to one of them is not
- * followed (a loop). Any other folder is walked once per path that reaches it, as the links say.
- */
-async function walkFolder(dir: string, ancestors: ReadonlySet<string>, walk: Walk): Promise<void> {
-  const key = await folderKey(dir);
-  if (ancestors.has(key)) return;
-  const above = new Set(ancestors).add(key);
-  const subfolders: string[] = [];
-  for (const entry of await listFolder(dir, walk.limiter)) {
-    if (entry.kind === 'directory') {
-      if (!entry.name.startsWith('.')) subfolders.push(entry.full);
-    } else if (entry.kind === 'file' && isImageFile(entry.name)) walk.images.push(entry.full);
-    else walk.ignored.push(entry.full);
-  }
-  await Promise.all(subfolders.map((sub) => walkFolder(sub, above, walk)));
-}
-
 interface ClassFolders {
   /** Class name → its images (absolute, sorted). */
   classes: Map<string, string[]>;
@@ -203,7 +125,7 @@ interface ClassFolders {
 /** The class folders of a tree root/<class>/**, each with its images. */
 async function scanClasses(root: string, limiter: Limiter): Promise<ClassFolders> {
   const ignored: string[] = [];
-  const classDirs: Entry[] = [];
+  const classDirs: FolderEntry[] = [];
   for (const entry of await listFolder(root, limiter)) {
     if (entry.kind === 'directory') {
       if (!entry.name.startsWith('.')) classDirs.push(entry);
@@ -223,48 +145,6 @@ async function scanClasses(root: string, limiter: Limiter): Promise<ClassFolders
     }),
   );
   return { classes, ignored };
-}
-
-function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * The strings in code-unit order (Python's sorted()), sorted in slices between which the event
- * loop turns: runs of SORT_RUN sorted natively, then merged pairwise, yielding every
- * SORT_SLICE strings moved. Sorting 100,000 paths at once would hold the loop for ~100 ms.
- */
-async function sortInSlices(items: readonly string[]): Promise<string[]> {
-  let from = items.slice();
-  let work = 0;
-  const step = async (moved: number): Promise<void> => {
-    work += moved;
-    if (work >= SORT_SLICE) {
-      work = 0;
-      await yieldToLoop();
-    }
-  };
-  for (let lo = 0; lo < from.length; lo += SORT_RUN) {
-    const run = from.slice(lo, lo + SORT_RUN).sort(compareCodeUnits);
-    for (let k = 0; k < run.length; k++) from[lo + k] = run[k];
-    await step(run.length);
-  }
-  let to = new Array<string>(from.length);
-  for (let width = SORT_RUN; width < from.length; width *= 2) {
-    for (let lo = 0; lo < from.length; lo += 2 * width) {
-      const mid = Math.min(lo + width, from.length);
-      const hi = Math.min(lo + 2 * width, from.length);
-      let i = lo;
-      let j = mid;
-      let k = lo;
-      while (i < mid && j < hi) to[k++] = from[j] < from[i] ? from[j++] : from[i++];
-      while (i < mid) to[k++] = from[i++];
-      while (j < hi) to[k++] = from[j++];
-      await step(hi - lo);
-    }
-    [from, to] = [to, from];
-  }
-  return from;
 }
 
 /** The classes' (sorted) files one after the other, with their labels; yields to the event loop between classes. */
