@@ -42,6 +42,7 @@ export const {
   isImageFile,
   IMAGE_EXTENSIONS,
   scanImageFolder,
+  listImages,
   writeNpy,
   writeProjector,
   projectorFiles,

@@ -82,6 +82,8 @@ export { BAD_IMAGE_POLICIES } from './enums';
 export { decodeImage, decodeImages, imageSizeOf, isImageFile, IMAGE_EXTENSIONS } from './data/decode';
 export type { DecodeTarget, DecodeImagesOptions, DecodeImagesResult } from './data/decode';
 export { scanImageFolder } from './data/folder-scan';
+export { listImages } from './data/image-list';
+export type { ImageListing } from './data/image-list';
 export type { FolderScan, FolderLayout, ScanImageFolderOptions } from './data/folder-scan';
 export type { BadImagePolicy } from './enums';
 export { evaluate, DEFAULT_KNN_K } from './evaluate';
