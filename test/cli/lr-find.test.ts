@@ -79,6 +79,6 @@ describe('semihard lr-find', () => {
     const missing = path.join(tmp, 'nothing-here');
     const r = runCli(['lr-find', '--data', missing, '--out', path.join(tmp, 'none.svg')]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`semihard: The data folder ${missing} does not exist`);
+    expect(r.stderr).toContain(`semihard: The image folder ${missing} does not exist`);
   });
 });
