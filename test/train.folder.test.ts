@@ -9,7 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import sharp from 'sharp';
-import { loadDataset, loadModel, train, type ProgressEvent, type TrainConfig } from '../lib';
+import { loadDataset, loadModel, train, type ImageStore, type ProgressEvent, type TrainConfig } from '../lib';
 import { readCheckpoint } from '../lib/checkpoint';
 import { loadIdxDataset } from '../lib/data/datasets';
 import type { TrainCheckpointHeader } from '../lib/train';
@@ -84,7 +84,9 @@ describe('train() on an image folder', () => {
     const decode = cached.events.filter((e) => e.stage === 'decode');
     expect(decode.length).toBeGreaterThan(0);
     const last = decode[decode.length - 1];
-    expect(last).toMatchObject({ stage: 'decode', done: CLASSES * PER_CLASS, total: CLASSES * PER_CLASS, cached: true, skipped: 0 });
+    expect(last).toMatchObject({ stage: 'decode', what: 'pixels', done: CLASSES * PER_CLASS, total: CLASSES * PER_CLASS, cached: true, skipped: 0 });
+    // imageSize was given: no header pass.
+    expect(decode.every((e) => e.what === 'pixels')).toBe(true);
     expect(cached.events.findIndex((e) => e.stage === 'train')).toBeGreaterThan(cached.events.lastIndexOf(last));
     const valid = cached.history.map((h) => h.validLoss);
     expect(valid).toHaveLength(3);
@@ -93,6 +95,20 @@ describe('train() on an image folder', () => {
     const head = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
     const tail = losses.slice(-5).reduce((a, b) => a + b) / 5;
     expect(tail).toBeLessThan(head);
+  });
+
+  it('without imageSize, takes the images\' own size when all agree (kept as they are), after a header pass with progress', async () => {
+    const events: ProgressEvent[] = [];
+    const d = await loadDataset({ imageFolder: root, validFraction: 0.2 }, 3, { onProgress: (e) => events.push(e) });
+    expect(d).toMatchObject({ height: 28, width: 28, storedHeight: 28, storedWidth: 28, channels: 3, cached: true, source: 'folder' });
+    const sizes = events.filter((e) => e.stage === 'decode' && e.what === 'sizes');
+    expect(sizes[sizes.length - 1]).toMatchObject({ done: CLASSES * PER_CLASS, total: CLASSES * PER_CLASS });
+    expect(events.findIndex((e) => e.stage === 'decode' && e.what === 'pixels')).toBeGreaterThan(events.lastIndexOf(sizes[sizes.length - 1]));
+    // 28 × 28 PNGs kept at their size: a lossless file's pixels come back untouched, with the class of its folder.
+    const i = d.train.files!.findIndex((f) => f.endsWith('.png'));
+    const raw = await sharp(d.train.files![i]).raw().toBuffer();
+    expect(Buffer.from((d.train.images as ImageStore).read(i)).equals(raw)).toBe(true);
+    expect(d.classNames[d.train.labels[i]]).toBe(path.basename(path.dirname(d.train.files![i])));
   });
 
   it('records the folder in the checkpoint: class names, colour, the stored and network sizes', async () => {

@@ -8,6 +8,7 @@ import { formatEpoch } from './format';
 export class TrainingProgress {
   private bar: SingleBar | null = null;
   private decodeBar: SingleBar | null = null;
+  private sizesBar: SingleBar | null = null;
 
   constructor(
     private readonly phases: number,
@@ -42,6 +43,17 @@ export class TrainingProgress {
 
   /** An image folder's decoding pass: a bar, then one line saying what it found. */
   private onDecode(e: DecodeProgressEvent): void {
+    if (e.what === 'sizes') {
+      // Reading the headers (it stops at the first image of another size).
+      if (!this.sizesBar) {
+        this.sizesBar = new SingleBar({ format: 'reading image sizes |{bar}| {value}/{total}', stream: process.stderr, hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+        this.sizesBar.start(e.total, e.done);
+      }
+      this.sizesBar.update(e.done);
+      return;
+    }
+    this.sizesBar?.stop();
+    this.sizesBar = null;
     if (!this.decodeBar) {
       this.decodeBar = new SingleBar(
         { format: `decoding images |{bar}| {value}/{total} {skipped} eta {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
@@ -65,6 +77,8 @@ export class TrainingProgress {
     this.bar = null;
     this.decodeBar?.stop();
     this.decodeBar = null;
+    this.sizesBar?.stop();
+    this.sizesBar = null;
   }
 }
 

@@ -63,6 +63,11 @@ export interface Dataset {
 /** Progress of decoding an image folder's images. */
 export interface DecodeProgressEvent {
   stage: 'decode';
+  /**
+   * 'sizes': reading the images' headers to find their common size (only when imageSize is
+   * not given; stops at the first image of another size); 'pixels': decoding every image.
+   */
+  what: 'sizes' | 'pixels';
   done: number;
   total: number;
   /** Whether the decoded images are kept in memory (else they are checked now and decoded again per batch). */

@@ -47,10 +47,13 @@ async function geometryOf(source: ResolvedImageFolderSource, files: string[], op
   // Headers only; an unreadable one is the decoding pass's to report.
   let common: { height: number; width: number } | null | undefined;
   let next = 0;
+  let read = 0;
+  const every = Math.max(1, Math.floor(files.length / 200));
   const worker = async (): Promise<void> => {
     while (next < files.length && common !== null) {
       const file = files[next++];
       const size = await imageSizeOf(file).catch(() => undefined);
+      if (++read % every === 0) options.onProgress?.({ stage: 'decode', what: 'sizes', done: read, total: files.length, cached: false, skipped: 0, firstSkipped: [] });
       if (!size) continue;
       if (common === undefined) common = size;
       else if (common && (common.height !== size.height || common.width !== size.width)) common = null;
@@ -89,7 +92,7 @@ export async function loadImageFolder(source: ResolvedImageFolderSource, seed: n
     // At most ~200 events per pass (and the last one), whatever the folder's size.
     if (!options.onProgress || (done !== total && done - reported < Math.max(1, Math.floor(total / 200)))) return;
     reported = done;
-    const event: DecodeProgressEvent = { stage: 'decode', done, total, cached, skipped: skipped.length, firstSkipped: skipped.slice(0, 5) };
+    const event: DecodeProgressEvent = { stage: 'decode', what: 'pixels', done, total, cached, skipped: skipped.length, firstSkipped: skipped.slice(0, 5) };
     options.onProgress(event);
   };
 
