@@ -170,6 +170,21 @@ describe('train() on an image folder', () => {
     expect(r.history.map((h) => h.validLoss)).toEqual(cached.history.map((h) => h.validLoss));
   }, 240_000);
 
+  it('streaming: an image that goes bad after loading stops training with the decoder\'s error naming it', async () => {
+    const copy = path.join(tmp, 'photos-going-bad');
+    fs.cpSync(root, copy, { recursive: true });
+    const victim = path.join(copy, 'digit-2', '001.jpg');
+    const data = { imageFolder: copy, imageSize: 32, validFraction: 0.2, cacheBytes: 0 };
+    const run = train({
+      ...config('going-bad', { data }),
+      onProgress: (e) => {
+        // Loading has checked every image: now one is truncated under the trainer's feet.
+        if (e.stage === 'decode' && e.what === 'pixels' && e.done === e.total) fs.writeFileSync(victim, fs.readFileSync(victim).subarray(0, 100));
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'ERR_SEMIHARD_IMAGE', message: expect.stringContaining(victim) });
+  }, 240_000);
+
   it('never holds the event loop more than 50 ms while it scans, decodes and trains, cached or streamed', async () => {
     // What is measured is our code holding the loop, so the rest is kept out of the window:
     // earlier garbage (collected first), and the contention of compute threads for the cores

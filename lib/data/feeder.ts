@@ -24,6 +24,8 @@ const POLL_MS = 2;
 
 export class BatchFeeder {
   private stopped = false;
+  /** The error that stopped feeding (a file that failed to decode), rethrown by the job's caller. */
+  failure: Error | null = null;
   private readonly ahead: number;
 
   constructor(
@@ -65,7 +67,9 @@ export class BatchFeeder {
         this.trainer.feed(this.set, pixels, rows);
       }
     } catch (err) {
-      if (!this.stopped) this.trainer.abortFeed(`Streaming the ${this.set} images failed: ${(err as Error).message}`);
+      if (this.stopped) return;
+      this.failure = err as Error;
+      this.trainer.abortFeed(`Streaming the ${this.set} images failed: ${(err as Error).message}`);
     }
   }
 

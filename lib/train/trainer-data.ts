@@ -54,6 +54,9 @@ export async function withFeed<T>(
   const feeding = feeder.feedAll(indices, batchSize);
   try {
     return await job();
+  } catch (err) {
+    // The job failed because an image could not be decoded: the decoder's own error (ERR_SEMIHARD_IMAGE, naming the file).
+    throw feeder.failure ?? err;
   } finally {
     feeder.stop();
     await feeding;
