@@ -9,6 +9,7 @@ import { encodeCheckpoint, readCheckpoint } from '../lib/checkpoint';
 import { loadDataset } from '../lib/data/datasets';
 import type { TrainCheckpointHeader } from '../lib/train';
 import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
+import { expectIdentical } from './helpers/expect';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-embed-files-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -52,12 +53,6 @@ beforeAll(async () => {
   pngs = await writePngs(path.join(tmp, 'png'), pixels, COUNT);
 }, 300_000);
 
-function expectIdentical(actual: Float32Array, expected: Float32Array): void {
-  expect(actual.length).toBe(expected.length);
-  let differing = 0;
-  for (let i = 0; i < actual.length; i++) if (!Object.is(actual[i], expected[i])) differing++;
-  expect(differing).toBe(0);
-}
 
 /** m.embed(pixels, n) batch by batch, as embed(files, { batchSize }) calls it (images of `imageBytes` each). */
 async function embedInBatches(images: Uint8Array, count: number, batchSize: number, m: Model = model, imageBytes = PIXELS): Promise<Float32Array> {

@@ -12,6 +12,7 @@ import { nativeTrainerOptions, upgradeConfig, type TrainCheckpointHeader } from 
 import { takePerClass } from './helpers/idx';
 import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
 import { UNIT_NORM_TOLERANCE } from './helpers/tolerance';
+import { expectIdentical } from './helpers/expect';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const addon = require(addonPath()) as NativeBinding;
@@ -43,12 +44,6 @@ beforeAll(async () => {
   model = await loadModel(file, { device: 'cpu' });
 }, 300_000);
 
-function expectIdentical(actual: Float32Array, expected: Float32Array): void {
-  expect(actual.length).toBe(expected.length);
-  let differing = 0;
-  for (let i = 0; i < actual.length; i++) if (!Object.is(actual[i], expected[i])) differing++;
-  expect(differing).toBe(0);
-}
 
 describe('loadModel().embed() against the trainer', () => {
   // Both run the same float32 operations (native/core/model_state.cc: the same normalisation,

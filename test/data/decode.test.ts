@@ -11,6 +11,7 @@ import sharp, { type Sharp } from 'sharp';
 import { IMAGE_EXTENSIONS, decodeImage, decodeImages, imageSizeOf, isImageFile, type DecodeTarget } from '../../lib/data/decode';
 import { SemihardError } from '../../lib/errors';
 import { BAD_KINDS, special, writeImageFolder, type WrittenFolder, type WrittenImage } from '../helpers/image-folder';
+import { expectSemihardError } from '../helpers/expect';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-decode-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -216,16 +217,7 @@ describe('decodeImage: resize to cover', () => {
 });
 
 describe('decodeImage and imageSizeOf: errors', () => {
-  const rejectsWith = async (promise: Promise<unknown>, message: string | RegExp): Promise<void> => {
-    const error = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(SemihardError);
-    expect((error as SemihardError).code).toBe('ERR_SEMIHARD_IMAGE');
-    if (typeof message === 'string') expect((error as Error).message).toBe(message);
-    else expect((error as Error).message).toMatch(message);
-  };
+  const rejectsWith = (promise: Promise<unknown>, message: string | RegExp): Promise<void> => expectSemihardError(promise, 'ERR_SEMIHARD_IMAGE', message);
 
   it('names a corrupt, truncated or empty file and says what libvips said', async () => {
     const file = (kind: 'corrupt' | 'truncated' | 'empty'): string => special(colour, kind).file;

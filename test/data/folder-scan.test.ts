@@ -7,8 +7,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { scanImageFolder, type FolderScan } from '../../lib/data/folder-scan';
-import { SemihardError } from '../../lib/errors';
 import { writeImageFolder, type WrittenFolder } from '../helpers/image-folder';
+import { expectSemihardError } from '../helpers/expect';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-scan-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -80,16 +80,7 @@ function expectSortedByClassThenPath(scan: FolderScan): void {
 }
 
 /** Rejects with SemihardError 'ERR_SEMIHARD_DATA' and this message. */
-async function expectDataError(promise: Promise<unknown>, message: string | RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SemihardError);
-  expect((error as SemihardError).code).toBe('ERR_SEMIHARD_DATA');
-  if (typeof message === 'string') expect((error as Error).message).toBe(message);
-  else expect((error as Error).message).toMatch(message);
-}
+const expectDataError = (promise: Promise<unknown>, message: string | RegExp): Promise<void> => expectSemihardError(promise, 'ERR_SEMIHARD_DATA', message);
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
