@@ -9,7 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import sharp from 'sharp';
-import { loadDataset, loadModel, train, type ImageStore, type ProgressEvent, type TrainConfig } from '../lib';
+import { loadDataset, loadModel, lrFind, train, type ImageStore, type ProgressEvent, type TrainConfig } from '../lib';
 import { readCheckpoint } from '../lib/checkpoint';
 import { loadIdxDataset } from '../lib/data/datasets';
 import type { TrainCheckpointHeader } from '../lib/train';
@@ -168,6 +168,15 @@ describe('train() on an image folder', () => {
     expect(got.size).toBe(expected.size);
     for (const [key, loss] of expected) expect([key, got.get(key)]).toEqual([key, loss]);
     expect(r.history.map((h) => h.validLoss)).toEqual(cached.history.map((h) => h.validLoss));
+  }, 240_000);
+
+  it('lrFind on a folder: streamed, the same losses as cached', async () => {
+    const run = (cacheBytes?: number) =>
+      lrFind({ data: { imageFolder: root, imageSize: 32, validFraction: 0.2, cacheBytes }, batch: { classes: 4, perClass: 6 }, model: { dim: 32 }, seed: 3, device: 'cpu', threads: 2, steps: 8 });
+    const cachedRun = await run();
+    const streamedRun = await run(0);
+    expect(cachedRun.losses).toHaveLength(8);
+    expect(streamedRun.losses).toEqual(cachedRun.losses);
   }, 240_000);
 
   it('streaming: an image that goes bad after loading stops training with the decoder\'s error naming it', async () => {
