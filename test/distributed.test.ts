@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { freePort } from '../lib';
 import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
 import { sumError } from './helpers/tolerance';
+import { writeImageFolder } from './helpers/image-folder';
 
 jest.setTimeout(300_000);
 
@@ -202,6 +203,19 @@ describe('multi-process train()', () => {
     expect(Math.abs(r0.get(first)! - oneProcess[0].get(first)!)).toBeLessThanOrEqual(FORWARD_TOLERANCE);
     // Only rank 0 writes the checkpoint.
     expect(fs.existsSync(path.join(tmp, 'two', 'last.ckpt'))).toBe(true);
+  });
+
+  it('an image folder streamed (each rank decodes only its rows): both ranks agree and start where one process with the images cached starts', async () => {
+    const photos = path.join(tmp, 'photos');
+    await writeImageFolder(photos, { classes: 4, perClass: 20, size: 28 });
+    // 28 × 28 seen (kept at 32 × 32): BatchNorm sums 32 · 28 · 28 values a channel, as above.
+    const data = { imageFolder: photos, imageSize: 28 };
+    const [r0, r1] = await trainRanks('photos-two', 2, { data: { ...data, cacheBytes: 0 }, maxSteps: 4 });
+    const [one] = await trainRanks('photos-one', 1, { data, maxSteps: 4 });
+    expect(r0.size).toBe(4);
+    expect([...r1.entries()]).toEqual([...r0.entries()]);
+    const first = [...r0.keys()][0];
+    expect(Math.abs(r0.get(first)! - one.get(first)!)).toBeLessThanOrEqual(FORWARD_TOLERANCE);
   });
 
   it('resumes exactly from checkpoints rank 0 wrote; one process resumed from them takes the next step as the ranks did', async () => {

@@ -63,7 +63,7 @@ async function train(job) {
   const { train: run } = require(path.join(dist, 'index.js'));
   const result = await run({
     ...job.config,
-    onProgress: (e) => process.stdout.write(`step ${e.phase}.${e.epoch}.${e.step} ${e.loss}\n`),
+    onProgress: (e) => e.stage === 'train' && process.stdout.write(`step ${e.phase}.${e.epoch}.${e.step} ${e.loss}\n`),
   });
   return result;
 }
