@@ -8,13 +8,15 @@
 // pool, `concurrency` images at once) to the stored size (round(size * 8 / 7) = 256, cover
 // resize + centre crop, 3 channels, HWC uint8), up to `ahead` batches ahead of the transform,
 // as lib/data/feeder.ts does; each decoded batch goes through the native training transform
-// (binding.augmentImages: random resized crop scale 0.35..1, ratio 3/4..4/3, flip, the default
-// affine rotation ±10°, scale 1 ± 0.1, translate ±0.1; one bilinear resample, reflection
-// padding) to `size` × `size` × 3 float32, off the event loop with `threads` LibTorch threads.
+// (binding.augmentImages with lib/augment.ts's DEFAULT_PHOTO_AUGMENT: random resized crop scale
+// 0.35..1, ratio 3/4..4/3, flip, rotation ±10°; one bilinear resample, reflection padding) to
+// `size` × `size` × 3 float32, off the event loop with `threads` LibTorch threads. (The trainer
+// then normalises (x - mean) / std natively in its step; this preview call leaves it out.)
 //
 // Timing as the torchvision side: `warmup` untimed epochs (page cache, libraries, allocator),
 // then each epoch timed whole; the file order shuffled each epoch; whole batches only.
-// Memory: the process's peak RSS (getrusage maxRSS) and the largest PSS sampled every 100 ms.
+// CPU time: user + system seconds of the whole process (every thread: libuv's pool, LibTorch's)
+// over the timed epochs. Memory: the process's peak RSS (getrusage maxRSS) and the largest PSS sampled every 100 ms.
 // Prints one JSON line.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -116,7 +118,7 @@ async function epoch({ decodeImages, binding }, files, o, seed) {
       crop: { minScale: 0.35, maxScale: 1, minRatio: 3 / 4, maxRatio: 4 / 3 },
       outHeight: o.size,
       outWidth: o.size,
-      affine: { rotation: 10, scale: 0.1, translate: 0.1, flip: true },
+      affine: { rotation: 10, scale: 0, translate: 0, flip: true },
       seed: seed * 100003 + b,
     });
     if (!(out instanceof Float32Array) || out.length !== o.batch * o.size * o.size * 3) {
@@ -149,13 +151,17 @@ async function main() {
   const sampler = setInterval(() => (peakPss = Math.max(peakPss, pssBytes())), 100);
   let images = 0;
   let seconds = 0;
+  let cpuSeconds = 0;
   for (let e = 0; e < o.warmup + o.epochs; e++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const n = await epoch(lib, files, o, e + 1);
     const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
     if (e >= o.warmup) {
       images += n;
       seconds += s;
+      cpuSeconds += (c.user + c.system) / 1e6;
     }
   }
   clearInterval(sampler);
@@ -165,6 +171,7 @@ async function main() {
       imagesPerSecond: images / seconds,
       images,
       seconds,
+      cpuSeconds,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       peakPssBytes: peakPss,
       files: files.length,
