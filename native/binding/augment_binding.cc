@@ -65,12 +65,19 @@ Napi::Value augment_images(const Napi::CallbackInfo& info) {
         env, "semihard:augment",
         [=] {
           core::check_geometry(geometry);
-          torch::Tensor x = *images;
-          if (!transform.crop) x = core::centre_crop(x, geometry);
-          x = x.scalar_type() == torch::kUInt8 ? x.to(torch::kFloat32) / 255.0f : x;
           at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-          const torch::Tensor nchw = x.permute({0, 3, 1, 2}).contiguous();
-          *out = core::train_transform(nchw, count, 0, generator, transform).permute({0, 2, 3, 1}).contiguous();
+          // Pixels 0..1 as they are: the identity normalisation.
+          core::Normalisation identity;
+          identity.mean.assign(geometry.channels, 0.0f);
+          identity.std.assign(geometry.channels, 1.0f);
+          torch::Tensor nchw;
+          if (transform.crop) {
+            nchw = core::training_input(*images, identity, torch::kCPU, count, 0, generator, transform);
+          } else {
+            nchw = core::train_transform(core::network_input(core::centre_crop(*images, geometry), identity, torch::kCPU), count, 0,
+                                         generator, transform);
+          }
+          *out = nchw.permute({0, 2, 3, 1}).contiguous();
         },
         [out](Napi::Env e) -> Napi::Value { return tensor_to_float32_array(e, *out); });
   });

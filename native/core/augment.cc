@@ -61,10 +61,17 @@ torch::Tensor train_transform(const torch::Tensor& images, int64_t batch, int64_
                 "train_transform: without a crop the images must be of the output size");
     return apply_affine(images, draw_affine(batch, generator, transform.affine).narrow(0, begin, n));
   }
-  const int64_t height = images.size(2), width = images.size(3);
+  const torch::Tensor theta = draw_crop_transforms(batch, begin, n, images.size(2), images.size(3), generator, transform);
+  return apply_affine(images, theta, transform.height, transform.width);
+}
+
+torch::Tensor draw_crop_transforms(int64_t batch, int64_t begin, int64_t n, int64_t height, int64_t width,
+                                   at::Generator& generator, const TrainTransform& transform) {
+  TORCH_CHECK(transform.crop.has_value(), "draw_crop_transforms: the transform has no crop");
+  TORCH_CHECK(begin >= 0 && n >= 0 && begin + n <= batch, "draw_crop_transforms: rows [", begin, ", ", begin + n, ") are not in a batch of ", batch);
   const torch::Tensor boxes = draw_crops(batch, height, width, generator, *transform.crop).narrow(0, begin, n);
   const torch::Tensor theta = draw_affine(batch, generator, transform.affine).narrow(0, begin, n);
-  return apply_affine(images, compose_crops(theta, boxes, height, width), transform.height, transform.width);
+  return compose_crops(theta, boxes, height, width);
 }
 
 }  // namespace semihard::core

@@ -54,4 +54,10 @@ struct TrainTransform {
 torch::Tensor train_transform(const torch::Tensor& images, int64_t batch, int64_t begin, at::Generator& generator,
                               const TrainTransform& transform);
 
+// With a crop: the transforms (n x 2 x 3, apply_affine's theta to `transform`'s output size)
+// of rows [begin, begin + n) of a batch of `batch` height x width images, drawn as
+// train_transform draws them (so applying them, in any grouping of rows, gives its images).
+torch::Tensor draw_crop_transforms(int64_t batch, int64_t begin, int64_t n, int64_t height, int64_t width,
+                                   at::Generator& generator, const TrainTransform& transform);
+
 }  // namespace semihard::core

@@ -55,6 +55,24 @@ torch::Tensor network_input(const torch::Tensor& images, const Normalisation& no
   return x.to(device);
 }
 
+torch::Tensor training_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device,
+                             int64_t batch, int64_t begin, at::Generator& generator, const TrainTransform& transform) {
+  TORCH_CHECK(images.dim() == 4, "training_input: images must be N x H x W x C");
+  const int64_t n = images.size(0);
+  const torch::Tensor theta = draw_crop_transforms(batch, begin, n, images.size(1), images.size(2), generator, transform);
+  torch::NoGradGuard no_grad;
+  // Eight 256 x 256 RGB images are 6 MB of floats: they stay in cache between the two steps.
+  const int64_t chunk = device.is_cuda() ? std::max<int64_t>(n, 1) : 8;
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t k = std::min(chunk, n - start);
+    parts.push_back(apply_affine(network_input(images.narrow(0, start, k), normalisation, device), theta.narrow(0, start, k),
+                                 transform.height, transform.width));
+  }
+  if (parts.empty()) return torch::empty({0, images.size(3), transform.height, transform.width}, torch::TensorOptions().device(device));
+  return parts.size() == 1 ? parts[0] : torch::cat(parts);
+}
+
 torch::Tensor embed_images(EmbeddingNet& model, const Normalisation& normalisation, const ImageGeometry& geometry,
                            const torch::Device& device, const torch::Tensor& images, int64_t dim) {
   TORCH_CHECK(images.dim() == 4, "embed_images: images must be N x H x W x C");

@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "augment.h"
 #include "embedding_net.h"
 #include "image_geometry.h"
 
@@ -32,6 +33,16 @@ Normalisation pixel_statistics(const torch::Tensor& images, int64_t channels);
 // N x H x W x C images (uint8 0..255, or float32 0..1) -> standardised N x C x H x W float32
 // (contiguous) on `device`.
 torch::Tensor network_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device);
+
+// Training's input with a random resized crop: rows [begin, begin + n) of a batch of `batch`
+// stored-size images (n x stored_height x stored_width x C, uint8 0..255 or float32 0..1)
+// standardised and resampled through train_transform's crops, flips and affines, drawn from
+// `generator` for the whole batch: n x C x height x width float32 on `device`. On the CPU a few
+// images are converted and resampled at a time (a float copy of a whole batch of stored images
+// costs more in memory traffic than the resampling itself); the values are those of
+// network_input then train_transform on the whole batch.
+torch::Tensor training_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device,
+                             int64_t batch, int64_t begin, at::Generator& generator, const TrainTransform& transform);
 
 // Embeddings of N x stored_height x stored_width x C images of `geometry`, centre-cropped to
 // its height x width, in eval mode without gradients, in chunks: N x dim float32 on the CPU,

@@ -128,12 +128,16 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   const auto [begin, rows_here] = local_rows(indices.size(0));
   torch::Tensor images = rows(Split::kTrain, indices.narrow(0, begin, rows_here));
   const bool random_crop = options_.augment && options_.crop.has_value();
-  if (!random_crop) images = centre_crop(images, geometry_);
-  torch::Tensor x = network_input(images, normalisation_, options_.device);
-  if (options_.augment) {
-    torch::NoGradGuard no_grad;
-    x = train_transform(x, indices.size(0), begin, generator_,
-                        TrainTransform{options_.affine, options_.crop, geometry_.height, geometry_.width});
+  const TrainTransform transform{options_.affine, options_.crop, geometry_.height, geometry_.width};
+  torch::Tensor x;
+  if (random_crop) {
+    x = training_input(images, normalisation_, options_.device, indices.size(0), begin, generator_, transform);
+  } else {
+    x = network_input(centre_crop(images, geometry_), normalisation_, options_.device);
+    if (options_.augment) {
+      torch::NoGradGuard no_grad;
+      x = train_transform(x, indices.size(0), begin, generator_, transform);
+    }
   }
   const torch::Tensor labels = train_.labels.index_select(0, indices);
   torch::Tensor embeddings = model_->forward(x);
