@@ -4,14 +4,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import sharp, { type Sharp } from 'sharp';
 import { IMAGE_EXTENSIONS, decodeImage, decodeImages, imageSizeOf, isImageFile, type DecodeTarget } from '../../lib/data/decode';
 import { SemihardError } from '../../lib/errors';
 import { BAD_KINDS, special, writeImageFolder, type WrittenFolder, type WrittenImage } from '../helpers/image-folder';
 import { expectSemihardError } from '../helpers/expect';
+import { largestDelay } from '../helpers/event-loop';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-decode-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -39,17 +37,6 @@ function replicate(g: Uint8Array): Uint8Array {
   const out = new Uint8Array(g.length * 3);
   g.forEach((v, i) => out.fill(v, i * 3, i * 3 + 3));
   return out;
-}
-
-/** The largest event-loop delay (ms, 10 ms resolution) while `work` runs; earlier garbage is collected first. */
-async function largestDelay(work: () => Promise<unknown>): Promise<number> {
-  v8.setFlagsFromString('--expose-gc');
-  (vm.runInNewContext('gc') as () => void)();
-  const histogram = monitorEventLoopDelay({ resolution: 10 });
-  histogram.enable();
-  await work();
-  histogram.disable();
-  return histogram.max / 1e6;
 }
 
 async function sharpRaw(image: Sharp): Promise<{ data: Buffer; width: number; height: number; channels: number }> {

@@ -3,12 +3,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { scanImageFolder, type FolderScan } from '../../lib/data/folder-scan';
 import { writeImageFolder, type WrittenFolder } from '../helpers/image-folder';
 import { expectSemihardError } from '../helpers/expect';
+import { largestDelay } from '../helpers/event-loop';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-scan-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -281,15 +279,6 @@ it('keeps the event loop turning while scanning 2,000 files (largest delay under
     for (let k = 0; k < 200; k++) touch(path.join(root, `class-${c}`, `d${k % 7}`, `e${k % 3}`, `image-${k}.jpg`));
     touch(path.join(root, `class-${c}`, 'notes.txt'));
   }
-  const largestDelay = async (work: () => Promise<unknown>): Promise<number> => {
-    v8.setFlagsFromString('--expose-gc');
-    (vm.runInNewContext('gc') as () => void)();
-    const histogram = monitorEventLoopDelay({ resolution: 10 });
-    histogram.enable();
-    await work();
-    histogram.disable();
-    return histogram.max / 1e6;
-  };
   // A scheduler stall hits one window by chance; code that blocked the loop would do it in every
   // window: so three rounds, and the best of ours is compared.
   const ours: number[] = [];
