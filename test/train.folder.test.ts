@@ -6,12 +6,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { loadDataset, loadModel, lrFind, train, type ImageStore, type ProgressEvent, type TrainConfig } from '../lib';
+import { decodeImage, loadDataset, loadModel, lrFind, train, type ImageStore, type ProgressEvent, type TrainConfig } from '../lib';
 import { readCheckpoint } from '../lib/checkpoint';
 import { loadIdxDataset } from '../lib/data/datasets';
 import type { TrainCheckpointHeader } from '../lib/train';
 import { Random } from '../lib/random';
 import { largestDelay } from './helpers/event-loop';
+import { writeImageFolder } from './helpers/image-folder';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-train-folder-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -107,6 +108,24 @@ describe('train() on an image folder', () => {
     const raw = await sharp(d.train.files![i]).raw().toBuffer();
     expect(Buffer.from((d.train.images as ImageStore).read(i)).equals(raw)).toBe(true);
     expect(d.classNames[d.train.labels[i]]).toBe(path.basename(path.dirname(d.train.files![i])));
+  });
+
+  it('badImages skip: the bad files are listed in the folder\'s order, and every kept image sits in the cache with its own pixels and label', async () => {
+    const dir = path.join(tmp, 'with-bad');
+    const written = await writeImageFolder(dir, { classes: 3, perClass: 8, specials: ['corrupt', 'truncated', 'empty'] });
+    const d = await loadDataset({ imageFolder: dir, badImages: 'skip', validFraction: 0.25 }, 1);
+    const bad = written.images.filter((i) => i.bad).map((i) => i.file).sort();
+    expect(d.skipped.map((s) => s.file)).toEqual(bad);
+    expect(d.train.count + d.valid.count).toBe(written.images.length - bad.length);
+    for (const set of [d.train, d.valid]) {
+      for (let i = 0; i < set.count; i++) {
+        const file = set.files![i];
+        expect(bad).not.toContain(file);
+        const pixels = await decodeImage(file, { height: d.storedHeight, width: d.storedWidth, channels: 3 });
+        expect(Buffer.from((set.images as ImageStore).read(i)).equals(Buffer.from(pixels))).toBe(true);
+        expect(d.classNames[set.labels[i]]).toBe(written.images.find((w) => w.file === file)!.className);
+      }
+    }
   });
 
   it('records the folder in the checkpoint: class names, colour, the stored and network sizes', async () => {

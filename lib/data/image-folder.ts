@@ -12,6 +12,9 @@ import type { Dataset, DecodeProgressEvent, ImageSet, ImageStore, LoadDatasetOpt
 import { scanImageFolder } from './folder-scan';
 import type { ResolvedImageFolderSource } from './source';
 
+/** Bytes of images copied between two turns of the event loop when the cache is compacted. */
+const COPY_BYTES_PER_TURN = 8 << 20;
+
 /** The side the network sees when the images differ in size and no imageSize was given (torchvision's 224). */
 export const DEFAULT_IMAGE_SIDE = 224;
 
@@ -120,15 +123,23 @@ export async function loadImageFolder(source: ResolvedImageFolderSource, seed: n
     const keep = set.files.map((_, i) => i).filter((i) => !bad.has(i));
     let images: ImageStore | null = null;
     if (store && keep.length > 0) {
-      // The kept images, contiguous (a transient second copy; bad images are rare).
-      images = binding.createImageStore(keep.length, target.height, target.width, target.channels);
-      keep.forEach((from, to) => images!.write(to, store.read(from)));
+      // The kept images, contiguous (a transient second copy; bad images are rare), copied a
+      // few megabytes at a time between turns of the event loop.
+      const kept = binding.createImageStore(keep.length, target.height, target.width, target.channels);
+      const perTurn = Math.max(1, Math.floor(COPY_BYTES_PER_TURN / imageBytes));
+      for (let to = 0; to < keep.length; to++) {
+        kept.write(to, store.read(keep[to]));
+        if ((to + 1) % perTurn === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      images = kept;
     }
     return { files: keep.map((i) => set.files[i]), labels: Int32Array.from(keep, (i) => set.labels[i]), images };
   };
   const train = await decodeSet(scan.train);
   const valid = await decodeSet(scan.valid);
   report();
+  // Decodes finish in any order: the list in the folder's order.
+  skipped.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   checkClasses(scan.classNames, scan.root, train.labels, valid.labels, skipped.length > 0);
   const imageSet = (d: Decoded): ImageSet => ({ images: d.images, labels: d.labels, count: d.labels.length, files: d.files });
   return {
