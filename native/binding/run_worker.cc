@@ -31,6 +31,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
  protected:
   void Execute(const ExecutionProgress& progress) override {
     try {
+      use_current_thread_count();
       const int64_t steps = job_.indices.numel() / job_.batch;
       for (int64_t s = 0; s < steps; ++s) {
         // Several processes stop together: a wish to stop on any rank stops all of them.

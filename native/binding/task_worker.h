@@ -4,6 +4,7 @@
 // task's duration.
 #pragma once
 
+#include <ATen/Parallel.h>
 #include <napi.h>
 
 #include <functional>
@@ -12,6 +13,12 @@
 #include "errors.h"
 
 namespace semihard::binding {
+
+// LibTorch's OpenMP thread count is a per-thread setting that a thread takes from the global
+// one (setNumThreads) on its first parallel work and keeps: a libuv pool thread first used
+// while another count was set would run every later job with it, so results would depend on
+// which pool thread a job lands on. Every job applies the current count to its thread first.
+inline void use_current_thread_count() { at::init_num_threads(); }
 
 class TaskWorker : public Napi::AsyncWorker {
  public:
@@ -31,6 +38,7 @@ class TaskWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
+      use_current_thread_count();
       work_();
     } catch (...) {
       error_ = capture_current_exception();
