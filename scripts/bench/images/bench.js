@@ -17,12 +17,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { makeFolder, folderComplete } = require('./make-folder');
 
-const root = path.resolve(__dirname, '..', '..', '..');
-
-function option(argv, name, fallback) {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : fallback;
-}
+const { root, option } = require('./args');
 
 function runJson(command, args, label) {
   const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 24 });

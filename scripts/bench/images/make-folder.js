@@ -18,13 +18,8 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const sharp = require('sharp');
 
-const root = path.resolve(__dirname, '..', '..', '..');
+const { root, option } = require('./args');
 const PHOTOS = ['china.jpg', 'flower.jpg'];
-
-function option(argv, name, fallback) {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : fallback;
-}
 
 /** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
 function generator(seed) {

@@ -21,12 +21,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const root = path.resolve(__dirname, '..', '..', '..');
-
-function option(argv, name, fallback) {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : fallback;
-}
+const { root, option: stringOption } = require('./args');
+/** A numeric option. */
+const option = (argv, name, fallback) => { const v = stringOption(argv, name, undefined); return v === undefined ? fallback : Number(v); };
 
 function load() {
   const decodeJs = path.join(root, 'dist', 'lib', 'data', 'decode.js');

@@ -20,12 +20,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { makeFolder, folderComplete } = require('./make-folder');
 
-const root = path.resolve(__dirname, '..', '..', '..');
-
-function option(argv, name, fallback) {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : fallback;
-}
+const { root, option } = require('./args');
 
 /** One training run in this process; prints one JSON line. */
 async function child(argv) {
