@@ -234,6 +234,7 @@ export interface NativeEmbedder {
 export interface NativeMetrics {
   knnAccuracy: number;
   linearAccuracy: number;
+  svmAccuracy: number;
   precisionAt1: number;
   rPrecision: number;
   mapAtR: number;
@@ -278,6 +279,14 @@ export interface NativeBinding {
   /** The network of `options` with the weights, buffers, normalisation and geometry of a trainer's saveState() bytes (nothing else of them). */
   createEmbedder(options: NativeEmbedderOptions, state: Uint8Array): Promise<NativeEmbedder>;
   evaluateEmbeddings(options: NativeEvaluateOptions): Promise<NativeMetrics>;
+  /** Tests only: the linear SVM of svmAccuracy fitted on train; query's decision values (rows × K: K = 1 for two classes, the larger label's; the classes otherwise) and predicted labels. */
+  linearSvmForTesting(options: { train: NativeEmbeddingSet; query: Float32Array; dim: number }): Promise<{
+    classes: Float64Array;
+    decision: Float64Array;
+    predicted: Float64Array;
+    /** Passes of each SVM (1000: not converged). */
+    iterations: number[];
+  }>;
   /** N × 2, row-major. */
   projectEmbeddings(
     x: Float32Array,

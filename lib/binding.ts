@@ -124,6 +124,7 @@ export const binding: Omit<NativeBinding, 'Trainer' | 'createEmbedder'> = withTr
   cropBoxesForTesting: (...args) => native().cropBoxesForTesting(...args),
   networkInputForTesting: (...args) => native().networkInputForTesting(...args),
   evaluateEmbeddings: (...args) => native().evaluateEmbeddings(...args),
+  linearSvmForTesting: (...args) => native().linearSvmForTesting(...args),
   projectEmbeddings: (...args) => native().projectEmbeddings(...args),
   augmentImages: (...args) => native().augmentImages(...args),
   createImageStore: (...args) => translateMethods(native().createImageStore(...args), ['write', 'read']),

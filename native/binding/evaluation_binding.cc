@@ -1,9 +1,11 @@
 #include "evaluation_binding.h"
 
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include "../core/device.h"
+#include "../core/linear_svm.h"
 #include "../core/metrics.h"
 #include "../core/projection.h"
 #include "convert.h"
@@ -43,6 +45,7 @@ Napi::Value evaluate_embeddings(const Napi::CallbackInfo& info) {
           Napi::Object o = Napi::Object::New(e);
           o.Set("knnAccuracy", out->knn_accuracy);
           o.Set("linearAccuracy", out->linear_accuracy);
+          o.Set("svmAccuracy", out->svm_accuracy);
           o.Set("precisionAt1", out->precision_at_1);
           o.Set("rPrecision", out->r_precision);
           o.Set("mapAtR", out->map_at_r);
@@ -57,6 +60,47 @@ Napi::Value evaluate_embeddings(const Napi::CallbackInfo& info) {
           }
           o.Set("perClass", per_class);
           return o;
+        });
+  });
+}
+
+Napi::Float64Array tensor_to_float64_array(Napi::Env env, const torch::Tensor& tensor) {
+  const torch::Tensor t = tensor.to(torch::kCPU, torch::kFloat64).contiguous();
+  Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(t.numel()));
+  if (t.numel() > 0) std::memcpy(out.Data(), t.data_ptr<double>(), static_cast<size_t>(t.numel()) * sizeof(double));
+  return out;
+}
+
+// Tests only. linearSvmForTesting({ train: { embeddings, labels }, query, dim }) ->
+// Promise<{ classes, decision (query rows x K), predicted, iterations }>: the SVM of svmAccuracy.
+Napi::Value linear_svm_for_testing(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const Napi::Object o = object_arg(env, info[0], "options");
+    const int64_t dim = positive_integer_option(env, o, "dim");
+    const Napi::Object train = object_arg(env, o.Get("train"), "options.train");
+    auto x = std::make_shared<torch::Tensor>(rows_to_tensor(env, train.Get("embeddings"), dim, "options.train.embeddings"));
+    auto y = std::make_shared<torch::Tensor>(labels_to_tensor(env, train.Get("labels"), "options.train.labels"));
+    auto query = std::make_shared<torch::Tensor>(rows_to_tensor(env, o.Get("query"), dim, "options.query"));
+    auto svm = std::make_shared<core::LinearSvm>();
+    auto decision = std::make_shared<torch::Tensor>();
+    auto predicted = std::make_shared<torch::Tensor>();
+    return TaskWorker::queue(
+        env, "semihard:linearSvm",
+        [=] {
+          *svm = core::fit_linear_svm(*x, *y);
+          *decision = core::linear_svm_decision(*svm, *query);
+          *predicted = core::linear_svm_predict(*svm, *query);
+        },
+        [=](Napi::Env e) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(e);
+          r.Set("classes", tensor_to_float64_array(e, svm->classes));
+          r.Set("decision", tensor_to_float64_array(e, *decision));
+          r.Set("predicted", tensor_to_float64_array(e, *predicted));
+          Napi::Array iterations = Napi::Array::New(e, svm->iterations.size());
+          for (size_t i = 0; i < svm->iterations.size(); ++i) iterations.Set(static_cast<uint32_t>(i), static_cast<double>(svm->iterations[i]));
+          r.Set("iterations", iterations);
+          return r;
         });
   });
 }
@@ -85,6 +129,7 @@ Napi::Value project_embeddings(const Napi::CallbackInfo& info) {
 
 void register_evaluation_functions(Napi::Env env, Napi::Object exports) {
   exports.Set("evaluateEmbeddings", Napi::Function::New(env, evaluate_embeddings, "evaluateEmbeddings"));
+  exports.Set("linearSvmForTesting", Napi::Function::New(env, linear_svm_for_testing, "linearSvmForTesting"));
   exports.Set("projectEmbeddings", Napi::Function::New(env, project_embeddings, "projectEmbeddings"));
 }
 

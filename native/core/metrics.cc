@@ -6,6 +6,7 @@
 #include <map>
 
 #include "errors.h"
+#include "linear_svm.h"
 
 namespace semihard::core {
 namespace {
@@ -125,6 +126,8 @@ EmbeddingMetrics evaluate_embeddings(const torch::Tensor& train_x, const torch::
     torch::AutoGradMode grad_on(true);
     m.linear_accuracy = linear_predict(train_x, train_y, valid_x).eq(vy).to(torch::kFloat64).mean().item<double>();
   }
+  m.svm_accuracy =
+      linear_svm_predict(fit_linear_svm(train_x, train_y), valid_x).eq(vy).to(torch::kFloat64).mean().item<double>();
 
   // Retrieval within the valid set.
   torch::NoGradGuard no_grad;

@@ -3,6 +3,8 @@
 //    embeddings (Euclidean); a tie between labels goes to the label of the nearest tied one;
 //  - linear accuracy: multinomial logistic regression fitted on the train embeddings
 //    (L-BFGS, small L2 penalty), scored on the valid ones;
+//  - SVM accuracy: scikit-learn's LinearSVC() (linear_svm.h) fitted on the train embeddings,
+//    scored on the valid ones;
 //  - P@1, R-precision and MAP@R of "A Metric Learning Reality Check" (Musgrave et al. 2020):
 //    the valid set against itself, the query excluded, R = the other valid samples with the
 //    query's label (queries with R = 0 are left out).
@@ -25,6 +27,7 @@ struct ClassMetrics {
 struct EmbeddingMetrics {
   double knn_accuracy = 0;
   double linear_accuracy = 0;
+  double svm_accuracy = 0;
   double precision_at_1 = 0;
   double r_precision = 0;
   double map_at_r = 0;
