@@ -1,4 +1,4 @@
-// evaluate(): how good embeddings are (kNN and linear accuracy, retrieval metrics).
+// evaluate(): how good embeddings are (kNN, linear and SVM accuracy, retrieval metrics).
 // Validation here; the numerics in native/core/metrics.cc.
 import type { NativeLabels, NativeMetrics } from '../binding';
 import { binding } from './binding';
@@ -17,8 +17,12 @@ export interface EmbeddingSet {
 /**
  * knnAccuracy: majority vote of the k nearest train embeddings (Euclidean; a tie goes to the
  * nearest tied class). linearAccuracy: multinomial logistic regression fitted on train,
- * scored on valid. precisionAt1, rPrecision, mapAtR: Musgrave et al. 2020, valid against
- * valid, query excluded. retrievalQueries: valid samples with another of their class.
+ * scored on valid. svmAccuracy: a linear SVM as scikit-learn's LinearSVC() fits one by default
+ * (one-vs-rest, squared hinge loss, L2 penalty, C = 1, a regularised intercept, liblinear's dual
+ * coordinate descent to tolerance 1e-4 or 1000 passes), fitted on train, scored on valid; a
+ * sample goes to the class of the largest decision value. precisionAt1, rPrecision, mapAtR:
+ * Musgrave et al. 2020, valid against valid, query excluded. retrievalQueries: valid samples
+ * with another of their class.
  */
 export type Metrics = NativeMetrics;
 
@@ -57,7 +61,7 @@ export function checkEmbeddingSet(set: unknown, name: string): CheckedSet {
   return { embeddings: s.embeddings, labels, dim, count };
 }
 
-/** kNN and linear accuracy of valid against train, and retrieval metrics within valid. */
+/** kNN, linear and SVM accuracy of valid against train, and retrieval metrics within valid. */
 export async function evaluate(sets: { train: EmbeddingSet; valid: EmbeddingSet }, options?: EvaluateOptions): Promise<Metrics> {
   const s = optionsObject(sets, 'sets', true);
   checkKnownKeys(s, ['train', 'valid'], 'sets');

@@ -1,5 +1,5 @@
 // `semihard eval`: embeds the train and validation sets with a trained model, prints kNN,
-// linear and retrieval metrics, writes them as JSON (metrics.json beside the checkpoint by
+// linear, SVM and retrieval metrics, writes them as JSON (metrics.json beside the checkpoint by
 // default) and optionally draws the validation embeddings. Values go to the API untouched.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -76,7 +76,7 @@ async function runEval(flags: EvalFlags): Promise<number> {
 export function addEvalCommand(program: Command): void {
   program
     .command('eval')
-    .description('embed the train and validation sets with a trained model; kNN, linear and retrieval metrics; optional picture')
+    .description('embed the train and validation sets with a trained model; kNN, linear, SVM and retrieval metrics; optional picture')
     .requiredOption('--checkpoint <file>', 'a training checkpoint (last.ckpt)')
     .option('--data <source>', "data set (default: the one the model was trained on): 'mnist', 'fashion-mnist', an IDX folder or an image folder")
     .option('--k <n>', `neighbours for kNN accuracy (default ${DEFAULT_KNN_K})`, number)

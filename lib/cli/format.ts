@@ -10,6 +10,7 @@ export function formatMetrics(m: Metrics, classNames: string[], k: number): stri
   const lines = [
     `kNN accuracy (k=${k})   ${pct(m.knnAccuracy)}`,
     `linear accuracy        ${pct(m.linearAccuracy)}`,
+    `SVM accuracy           ${pct(m.svmAccuracy)}`,
     `precision@1            ${pct(m.precisionAt1)}`,
     `R-precision            ${pct(m.rPrecision)}`,
     `MAP@R                  ${pct(m.mapAtR)}`,
