@@ -41,9 +41,9 @@ struct Samples {
   std::vector<double> qd;  // |x_i|^2 + s^2 + 1/(2C): the dual Hessian's diagonal
 };
 
-// Dual coordinate descent for sign (+-1 a sample). w: d + 1 weights (the last one the constant
+// Dual coordinate descent (Hsieh et al. 2008, Algorithm 1 with shrinking) for sign (+-1 a sample). w: d + 1 weights (the last one the constant
 // feature's), zero on entry. Returns the passes it took.
-int64_t solve_two_class(const Samples& p, const std::vector<double>& sign, const LinearSvmOptions& o, uint64_t seed,
+int64_t solve_dual(const Samples& p, const std::vector<double>& sign, const LinearSvmOptions& o, uint64_t seed,
                         double* w) {
   const double diag = 0.5 / o.c;
   std::vector<double> alpha(p.n, 0.0);
@@ -98,6 +98,68 @@ int64_t solve_two_class(const Samples& p, const std::vector<double>& sign, const
   return pass;
 }
 
+// Newton's method on the primal (liblinear's primal solver for this loss, which LinearSVC's
+// dual='auto' picks when samples are at least as many as features). f is strongly convex
+// (modulus 1) with a Lipschitz gradient; its generalised Hessian I + 2C X_A'X_A (A: samples
+// with margin y w.x < 1) gives the direction by conjugate gradients, a backtracking line search
+// the step. Stops when |grad f(w)| <= tolerance * max(min(#positive, #negative), 1) / n *
+// |grad f(0)|, liblinear's rule, or after max_iterations Newton steps. x: n x (d + 1) with the
+// constant feature, sign: n of +-1, w: d + 1 zeros on entry. Returns the Newton steps taken.
+int64_t solve_primal(const torch::Tensor& x, const torch::Tensor& sign, const LinearSvmOptions& o, torch::Tensor& w) {
+  const int64_t n = x.size(0);
+  const double c2 = 2.0 * o.c;
+  // f(v), and the margins' shortfalls 1 - y v.x (the positive ones are the active samples).
+  auto objective = [&](const torch::Tensor& v, torch::Tensor& shortfall) {
+    shortfall = 1.0 - sign * x.mv(v);
+    const torch::Tensor hinge = shortfall.clamp_min(0);
+    return 0.5 * v.dot(v).item<double>() + o.c * hinge.dot(hinge).item<double>();
+  };
+  auto gradient = [&](const torch::Tensor& v, const torch::Tensor& shortfall) {
+    return v - c2 * x.t().mv(sign * shortfall.clamp_min(0));
+  };
+  torch::Tensor shortfall;
+  double f = objective(w, shortfall);
+  torch::Tensor g = gradient(w, shortfall);
+  const int64_t positive = sign.gt(0).sum().item<int64_t>();
+  const double scale = static_cast<double>(std::max<int64_t>(std::min(positive, n - positive), 1)) / static_cast<double>(n);
+  const double stop = o.tolerance * scale * g.norm().item<double>();  // w = 0 on entry: this g is grad f(0)
+  int64_t step = 0;
+  while (step < o.max_iterations) {
+    const double g_norm = g.norm().item<double>();
+    if (g_norm <= stop) break;
+    // Conjugate gradients on H s = -g until the residual is a tenth of |g|.
+    const torch::Tensor xa = x.index_select(0, shortfall.gt(0).nonzero().squeeze(1));
+    torch::Tensor s = torch::zeros_like(w), r = -g, d = r.clone();
+    double rr = r.dot(r).item<double>();
+    for (int64_t k = 0; k < w.size(0) + 1 && std::sqrt(rr) > 0.1 * g_norm; ++k) {
+      const torch::Tensor hd = d + c2 * xa.t().mv(xa.mv(d));
+      const double a = rr / d.dot(hd).item<double>();
+      s.add_(d, a);
+      r.sub_(hd, a);
+      const double rr_next = r.dot(r).item<double>();
+      d = r + (rr_next / rr) * d;
+      rr = rr_next;
+    }
+    // Backtracking (Armijo) along s from the full Newton step.
+    const double slope = g.dot(s).item<double>();
+    double t = 1.0, f_next = f;
+    torch::Tensor w_next, shortfall_next;
+    bool accepted = false;
+    for (int halvings = 0; halvings < 30 && !accepted; ++halvings, t *= 0.5) {
+      w_next = w + t * s;
+      f_next = objective(w_next, shortfall_next);
+      accepted = f_next <= f + 0.01 * t * slope;
+    }
+    ++step;
+    if (!accepted) break;  // no decrease left within rounding: as good as it gets
+    w = w_next;
+    f = f_next;
+    shortfall = shortfall_next;
+    g = gradient(w, shortfall);
+  }
+  return step;
+}
+
 }  // namespace
 
 LinearSvm fit_linear_svm(const torch::Tensor& x, const torch::Tensor& y, const LinearSvmOptions& options) {
@@ -119,23 +181,34 @@ LinearSvm fit_linear_svm(const torch::Tensor& x, const torch::Tensor& y, const L
   const int64_t K = C == 2 ? 1 : (C == 1 ? 0 : C);
   const int64_t n = xd.size(0), d = xd.size(1);
 
-  Samples p{xd.data_ptr<double>(), n, d, options.intercept_scaling, std::vector<double>(n)};
-  for (int64_t i = 0; i < n; ++i) {
-    const double* xi = p.x + i * d;
-    p.qd[i] = dot(xi, xi, d) + p.s * p.s + 0.5 / options.c;
-  }
   torch::Tensor w = torch::zeros({K, d + 1}, torch::kFloat64);
   svm.iterations.assign(K, 0);
-  const int64_t* t = target.data_ptr<int64_t>();
-  double* wp = w.data_ptr<double>();
-  at::parallel_for(0, K, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) {
-      const int64_t positive = C == 2 ? 1 : k;
-      std::vector<double> sign(n);
-      for (int64_t i = 0; i < n; ++i) sign[i] = t[i] == positive ? 1.0 : -1.0;
-      svm.iterations[k] = solve_two_class(p, sign, options, options.seed + static_cast<uint64_t>(k), wp + k * (d + 1));
+  const bool dual = options.solver == LinearSvmSolver::kDual || (options.solver == LinearSvmSolver::kAuto && n < d);
+  if (dual) {
+    Samples p{xd.data_ptr<double>(), n, d, options.intercept_scaling, std::vector<double>(n)};
+    for (int64_t i = 0; i < n; ++i) {
+      const double* xi = p.x + i * d;
+      p.qd[i] = dot(xi, xi, d) + p.s * p.s + 0.5 / options.c;
     }
-  });
+    const int64_t* t = target.data_ptr<int64_t>();
+    double* wp = w.data_ptr<double>();
+    at::parallel_for(0, K, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) {
+        const int64_t positive = C == 2 ? 1 : k;
+        std::vector<double> sign(n);
+        for (int64_t i = 0; i < n; ++i) sign[i] = t[i] == positive ? 1.0 : -1.0;
+        svm.iterations[k] = solve_dual(p, sign, options, options.seed + static_cast<uint64_t>(k), wp + k * (d + 1));
+      }
+    });
+  } else {
+    const torch::Tensor xa = torch::cat({xd, torch::full({n, 1}, options.intercept_scaling, xd.options())}, 1);
+    for (int64_t k = 0; k < K; ++k) {
+      const torch::Tensor sign = target.eq(C == 2 ? 1 : k).to(torch::kFloat64).mul(2).sub(1);
+      torch::Tensor wk = torch::zeros({d + 1}, torch::kFloat64);
+      svm.iterations[k] = solve_primal(xa, sign, options, wk);
+      w[k].copy_(wk);
+    }
+  }
   svm.weight = w.narrow(1, 0, d).contiguous();
   svm.bias = w.select(1, d).mul(options.intercept_scaling).contiguous();
   return svm;
