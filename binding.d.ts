@@ -30,6 +30,14 @@ export interface NativeInfo {
 }
 
 export type NativeBackbone = 'convnet' | 'convnet-spatial' | 'resnet18' | 'resnet34';
+
+/** A tensor by name (lib/model/named-tensor.ts's NamedTensor): data holds shape's product × the dtype's size bytes, little-endian, C order. */
+export interface NativeNamedTensor {
+  name: string;
+  dtype: 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+  shape: number[];
+  data: Uint8Array;
+}
 export type NativeFreeze = 'backbone' | 'none';
 
 /** Random affine augmentation: rotation in ±degrees, scale in 1 ± scale, shift in ± translate image sides, flip left-right half the time. */
@@ -320,6 +328,8 @@ export interface NativeBinding {
   }): Float32Array;
   /** count × storedHeight × storedWidth × channels bytes of native memory, zero-filled (a RangeError when it cannot be allocated). */
   createImageStore(count: number, storedHeight: number, storedWidth: number, channels: number): NativeImageStore;
+  /** Every tensor of the state_dict in a PyTorch .pth (torch.save's zip), read on a worker by an allowlisted unpickler; rejects with an Error naming the file. */
+  readTorchFile(path: string): Promise<NativeNamedTensor[]>;
   info(): NativeInfo;
   setNumThreads(threads: number): void;
   /** Tests only: lrFind's suggestion for a given smoothed curve (both arrays of one length). */

@@ -127,6 +127,7 @@ export const binding: Omit<NativeBinding, 'Trainer' | 'createEmbedder'> = withTr
   linearSvmForTesting: (...args) => native().linearSvmForTesting(...args),
   projectEmbeddings: (...args) => native().projectEmbeddings(...args),
   augmentImages: (...args) => native().augmentImages(...args),
+  readTorchFile: (path) => native().readTorchFile(path),
   createImageStore: (...args) => translateMethods(native().createImageStore(...args), ['write', 'read']),
 } satisfies Omit<NativeBinding, 'Trainer' | 'createEmbedder'>);
 

@@ -11,6 +11,7 @@ export type SemihardErrorCode =
   | 'ERR_SEMIHARD_CHECKPOINT' // a checkpoint is corrupt, truncated or incompatible
   | 'ERR_SEMIHARD_BUSY' // a trainer is already running a job
   | 'ERR_SEMIHARD_DISTRIBUTED' // a peer process of multi-process training exited, hung or could not be reached
+  | 'ERR_SEMIHARD_WEIGHTS' // a weight file (.pth, .safetensors) is unreadable, corrupt, truncated or refused (the message names it)
   | 'ERR_SEMIHARD_PLOT' // a picture could not be drawn (Vega-Lite, Vega or resvg failed on the render worker)
   | 'ABORT_ERR'; // training was cancelled through its AbortSignal
 
