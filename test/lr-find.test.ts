@@ -69,11 +69,11 @@ describe('lrFind()', () => {
       t.beginPhase('none', 1e-3, 10);
       await t.run('train', indices.subarray(0, 64), 32);
     }
-    const before = a.getParameter('head.weight');
+    const before = a.getParameter('head.linear.weight');
     await a.lrFind({ indices, batchSize: 32, freeze: 'backbone', startLr: 1e-6, endLr: 1 });
     // Also after a run that blew the network up (rates to 1e30 over 8 steps: see below).
     expect((await a.lrFind({ indices, batchSize: 16, freeze: 'none', startLr: 1e-3, endLr: 1e30 })).diverged).toBe(true);
-    expect(a.getParameter('head.weight')).toEqual(before);
+    expect(a.getParameter('head.linear.weight')).toEqual(before);
     expect(a.parameterInfo().every((p) => p.requiresGrad)).toBe(true); // the 'none' phase again
     const ra = await a.run('train', indices.subarray(64), 32);
     const rb = await b.run('train', indices.subarray(64), 32);

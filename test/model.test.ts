@@ -241,7 +241,7 @@ describe('loadModel() refuses what is not a training checkpoint', () => {
     const set = takePerClass(mnist.train, 2);
     trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: SIDE, storedWidth: SIDE, height: SIDE, width: SIDE }, normalisation: null });
     const p = write('other-width.ckpt', encodeCheckpoint(header, await trainer.saveState()));
-    await refused(p, /holds no loadable network: the state's head\.weight has shape \[16, 128\] but this network's has \[32, 128\]/);
+    await refused(p, /holds no loadable network: the state's head\.linear\.weight has shape \[16, 128\] but this network's has \[32, 128\]/);
   });
 });
 

@@ -204,8 +204,8 @@ describe('phase 1 freezing', () => {
     const set = takePerClass(mnist.train, 2);
     trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 }, normalisation: null });
     const groups = trainer.parameterInfo();
-    expect(groups.filter((p) => p.name.includes('shortcut') && p.group === 'batchnorm').length).toBeGreaterThan(0);
-    expect(groups.find((p) => p.name === 'head.weight')).toMatchObject({ group: 'head', numel: 512 * 16 });
+    expect(groups.filter((p) => p.name.includes('downsample') && p.group === 'batchnorm').length).toBeGreaterThan(0);
+    expect(groups.find((p) => p.name === 'head.linear.weight')).toMatchObject({ group: 'head', numel: 512 * 16 });
     trainer.beginPhase('backbone', 1e-2, 1);
     const r = await trainer.run('train', Int32Array.from({ length: 8 }, (_, i) => i * 2), 8);
     expect(Number.isFinite(r.losses[0])).toBe(true);
@@ -225,7 +225,7 @@ describe('phase 1 freezing', () => {
     const trainer = make();
     const set = takePerClass(mnist.train, 2);
     trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 }, normalisation: null });
-    expect(trainer.parameterInfo().find((p) => p.name === 'head.weight')).toMatchObject({ group: 'head', numel: 128 * 7 * 7 * 16 });
+    expect(trainer.parameterInfo().find((p) => p.name === 'head.linear.weight')).toMatchObject({ group: 'head', numel: 128 * 7 * 7 * 16 });
     trainer.beginPhase('none', 1e-3, 1);
     const r = await trainer.run('train', Int32Array.from({ length: 8 }, (_, i) => i * 2), 8);
     expect(Number.isFinite(r.losses[0])).toBe(true);
@@ -247,7 +247,7 @@ describe('phase 1 freezing', () => {
     trainer.setData({ train: { images: set.images, labels: Int32Array.from(set.labels) }, valid: null, geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 }, normalisation: null });
     trainer.beginPhase('none', 1e-3, 2);
     const running = trainer.run('train', Int32Array.from({ length: 80 }, (_, i) => i % 40), 40);
-    expect(() => trainer.getParameter('head.weight')).toThrow(expect.objectContaining({ code: 'ERR_SEMIHARD_BUSY' }));
+    expect(() => trainer.getParameter('head.linear.weight')).toThrow(expect.objectContaining({ code: 'ERR_SEMIHARD_BUSY' }));
     const r = await running;
     expect(r.losses).toHaveLength(2);
     expect(Array.from(r.losses).every(Number.isFinite)).toBe(true);

@@ -155,4 +155,87 @@ bool boolean_option(Napi::Env env, const Napi::Object& options, const char* name
   return v.As<Napi::Boolean>().Value();
 }
 
+namespace {
+
+struct DtypeEntry {
+  const char* name;
+  torch::ScalarType type;
+  size_t bytes;
+};
+constexpr DtypeEntry kDtypes[] = {
+    {"float32", torch::kFloat32, 4}, {"float64", torch::kFloat64, 8}, {"float16", torch::kFloat16, 2},
+    {"bfloat16", torch::kBFloat16, 2}, {"int64", torch::kInt64, 8}, {"int32", torch::kInt32, 4},
+    {"int16", torch::kInt16, 2}, {"int8", torch::kInt8, 1}, {"uint8", torch::kUInt8, 1},
+    {"bool", torch::kBool, 1}};
+static_assert(sizeof(float) == 4 && sizeof(double) == 8 && sizeof(c10::Half) == 2 && sizeof(c10::BFloat16) == 2 &&
+                  sizeof(bool) == 1,
+              "the dtype table's sizes");
+
+}  // namespace
+
+std::vector<std::pair<std::string, torch::Tensor>> named_tensors_to_tensors(Napi::Env env, const Napi::Value& value,
+                                                                            const std::string& argument) {
+  if (!value.IsArray()) throw type_error(env, argument, "an array of { name, dtype, shape, data }");
+  const Napi::Array array = value.As<Napi::Array>();
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  out.reserve(array.Length());
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const std::string path = argument + "[" + std::to_string(i) + "]";
+    const Napi::Object o = object_arg(env, array.Get(i), path);
+    const std::string name = string_option(env, o, "name", path);
+    const std::string dtype = string_option(env, o, "dtype", path);
+    const DtypeEntry* entry = nullptr;
+    for (const DtypeEntry& e : kDtypes) {
+      if (dtype == e.name) entry = &e;
+    }
+    if (entry == nullptr) throw range_error(env, path + ".dtype", "Expected a known dtype for " + path + ".dtype but received '" + dtype + "'");
+    std::vector<int64_t> shape;
+    int64_t numel = 1;
+    for (double d : number_array_option(env, o, "shape", path)) {
+      if (!(d >= 0 && d <= kMaxSafeInteger && std::floor(d) == d) || __builtin_mul_overflow(numel, static_cast<int64_t>(d), &numel)) {
+        throw range_error(env, path + ".shape", "Expected non-negative integers for " + path + ".shape");
+      }
+      shape.push_back(static_cast<int64_t>(d));
+    }
+    const Napi::Value data = o.Get("data");
+    if (!is_typed_array(data, napi_uint8_array)) throw type_error(env, path + ".data", "a Uint8Array");
+    const Napi::Uint8Array bytes = data.As<Napi::Uint8Array>();
+    int64_t expected = 0;
+    if (__builtin_mul_overflow(numel, static_cast<int64_t>(entry->bytes), &expected) ||
+        static_cast<int64_t>(bytes.ByteLength()) != expected) {
+      throw range_error(env, path + ".data", "Expected " + path + ".data to hold " + std::to_string(numel) + " " + dtype +
+                                                 " values (" + std::to_string(numel * static_cast<int64_t>(entry->bytes)) +
+                                                 " bytes) but it holds " + std::to_string(bytes.ByteLength()) + " bytes");
+    }
+    torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(entry->type));
+    if (expected > 0) std::memcpy(t.data_ptr(), bytes.Data(), static_cast<size_t>(expected));
+    out.emplace_back(name, std::move(t));
+  }
+  return out;
+}
+
+Napi::Array tensors_to_named_tensors(Napi::Env env, const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
+  Napi::Array out = Napi::Array::New(env, tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const torch::Tensor t = tensors[i].second.detach().to(torch::kCPU).contiguous();
+    const DtypeEntry* entry = nullptr;
+    for (const DtypeEntry& e : kDtypes) {
+      if (t.scalar_type() == e.type) entry = &e;
+    }
+    if (entry == nullptr) throw Napi::Error::New(env, "internal: no dtype name for tensor " + tensors[i].first);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", tensors[i].first);
+    o.Set("dtype", entry->name);
+    Napi::Array shape = Napi::Array::New(env, static_cast<size_t>(t.dim()));
+    for (int64_t d = 0; d < t.dim(); ++d) shape.Set(static_cast<uint32_t>(d), static_cast<double>(t.size(d)));
+    o.Set("shape", shape);
+    const size_t length = static_cast<size_t>(t.numel()) * entry->bytes;
+    Napi::Uint8Array data = Napi::Uint8Array::New(env, length);
+    if (length > 0) std::memcpy(data.Data(), t.data_ptr(), length);
+    o.Set("data", data);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
 }  // namespace semihard::binding

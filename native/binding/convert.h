@@ -9,6 +9,7 @@
 #include <napi.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
@@ -38,6 +39,15 @@ torch::Tensor uint8_images_to_tensor(Napi::Env env, const Napi::Value& value, in
                                      int64_t width, int64_t channels, const std::string& argument);
 bool is_uint8_array(const Napi::Value& value);
 Napi::Float32Array tensor_to_float32_array(Napi::Env env, const torch::Tensor& tensor);
+
+// Named tensors (lib/model/named-tensor.ts): an array of { name, dtype, shape, data:
+// Uint8Array } <-> (name, tensor) pairs, through one dtype table (TENSOR_DTYPES' names:
+// float32 float64 float16 bfloat16 int64 int32 int16 int8 uint8 bool). Checked: the kinds,
+// a known dtype, each shape entry a safe integer >= 0, data's byte length = the shape's
+// product x the dtype's size. The bytes are copied (little-endian, C order).
+std::vector<std::pair<std::string, torch::Tensor>> named_tensors_to_tensors(Napi::Env env, const Napi::Value& value,
+                                                                            const std::string& argument);
+Napi::Array tensors_to_named_tensors(Napi::Env env, const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
 
 // A size the binding shapes memory with (a dimension, a count, a batch): a safe integer >= 1.
 int64_t positive_integer(Napi::Env env, const Napi::Value& value, const std::string& argument);

@@ -9,6 +9,8 @@
 #include "errors.h"
 #include "job_slot.h"
 #include "task_worker.h"
+#include "trainer_options.h"
+#include "trainer_weights.h"
 
 namespace semihard::binding {
 namespace {
@@ -18,18 +20,19 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "Embedder",
                        {InstanceMethod("embed", &EmbedderWrap::embed),
+                        InstanceMethod("exportWeights", &EmbedderWrap::export_weights),
                         InstanceAccessor("geometry", &EmbedderWrap::geometry, nullptr)});
   }
 
-  // new Embedder({ backbone, dim, channels?, device }): the network with its initial weights, built on
+  // new Embedder({ backbone, dim, stem?, pool?, headBatchNorm?, dropout?, channels?,
+  // inputChannels?, device }): the network with its initial weights, built on
   // the JS thread (as a Trainer's is: its weights are drawn from LibTorch's global generator).
   explicit EmbedderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EmbedderWrap>(info) {
     Napi::Env env = info.Env();
     guarded(env, [&]() -> Napi::Value {
       const Napi::Object o = object_arg(env, info[0], "options");
       core::EmbedderOptions options;
-      options.backbone = enum_option(env, o, "backbone", core::kBackboneNames);
-      options.dim = integer_option(env, o, "dim");
+      options.network = network_options(env, o);
       if (has_option(o, "channels")) options.channels = positive_integer_option(env, o, "channels");
       options.device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames));
       embedder_ = std::make_unique<core::Embedder>(options);
@@ -72,6 +75,15 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
       return TaskWorker::queue(
           env, "semihard:embedder-embed", [this, images, out] { *out = embedder_->embed(*images); },
           [out](Napi::Env e) -> Napi::Value { return tensor_to_float32_array(e, *out); }, job_.occupy(), Value());
+    });
+  }
+
+  // exportWeights() -> Promise<NamedTensor[]> (state_dict.h's export_weights).
+  Napi::Value export_weights(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      job_.check_idle(env);
+      return queue_export_weights(env, embedder_->model(), job_.occupy(), Value());
     });
   }
 

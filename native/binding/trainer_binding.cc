@@ -15,6 +15,7 @@
 #include "task_worker.h"
 #include "trainer_options.h"
 #include "trainer_results.h"
+#include "trainer_weights.h"
 
 namespace semihard::binding {
 namespace {
@@ -38,7 +39,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
                         InstanceMethod("getParameter", &TrainerWrap::get_parameter),
                         InstanceMethod("lrFind", &TrainerWrap::lr_find),
                         InstanceMethod("connect", &TrainerWrap::connect),
-                        InstanceMethod("computeGradients", &TrainerWrap::compute_gradients)});
+                        InstanceMethod("computeGradients", &TrainerWrap::compute_gradients),
+                        InstanceMethod("loadBackboneWeights", &TrainerWrap::load_backbone_weights),
+                        InstanceMethod("exportWeights", &TrainerWrap::export_weights),
+                        InstanceMethod("pooledFeaturesForTesting", &TrainerWrap::pooled_features)});
   }
 
   explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
@@ -96,14 +100,45 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     });
   }
 
+  // beginPhase(freeze, maxLr, totalSteps, backboneLrFactor = 1).
   Napi::Value begin_phase(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
       const core::Freeze freeze = enum_arg(env, info[0], "freeze", core::kFreezeNames);
       if (!info[1].IsNumber()) throw type_error(env, "maxLr", "a number");
-      trainer_->begin_phase(freeze, info[1].As<Napi::Number>().DoubleValue(), positive_integer(env, info[2], "totalSteps"));
+      double factor = 1.0;
+      if (info.Length() > 3 && !info[3].IsUndefined()) {
+        if (!info[3].IsNumber()) throw type_error(env, "backboneLrFactor", "a number");
+        factor = info[3].As<Napi::Number>().DoubleValue();
+      }
+      trainer_->begin_phase(freeze, info[1].As<Napi::Number>().DoubleValue(), positive_integer(env, info[2], "totalSteps"),
+                            factor);
       return env.Undefined();
+    });
+  }
+
+  Napi::Value load_backbone_weights(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      job_.check_idle(env);
+      return queue_load_backbone_weights(env, trainer_->model(), info[0], job_.occupy(), Value());
+    });
+  }
+
+  Napi::Value export_weights(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      job_.check_idle(env);
+      return queue_export_weights(env, trainer_->model(), job_.occupy(), Value());
+    });
+  }
+
+  Napi::Value pooled_features(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      job_.check_idle(env);
+      return pooled_features_for_testing(info, trainer_->model(), trainer_->device());
     });
   }
 

@@ -13,11 +13,23 @@
 
 namespace semihard::binding {
 
+core::NetworkOptions network_options(Napi::Env env, const Napi::Object& o) {
+  core::NetworkOptions network;
+  network.backbone = enum_option(env, o, "backbone", core::kBackboneNames);
+  network.dim = integer_option(env, o, "dim");
+  if (has_option(o, "stem")) network.stem = enum_option(env, o, "stem", core::kStemNames);
+  if (has_option(o, "pool")) network.head.pool = enum_option(env, o, "pool", core::kPoolNames);
+  if (has_option(o, "headBatchNorm")) network.head.batch_norm = boolean_option(env, o, "headBatchNorm");
+  if (has_option(o, "dropout")) network.head.dropout = number_option(env, o, "dropout");
+  const int64_t channels = has_option(o, "channels") ? positive_integer_option(env, o, "channels") : 1;
+  network.in_channels = has_option(o, "inputChannels") ? positive_integer_option(env, o, "inputChannels") : channels;
+  return network;
+}
+
 core::TrainerOptions trainer_options(Napi::Env env, const Napi::Value& value) {
   const Napi::Object o = object_arg(env, value, "options");
   core::TrainerOptions options;
-  options.backbone = enum_option(env, o, "backbone", core::kBackboneNames);
-  options.dim = integer_option(env, o, "dim");
+  options.network = network_options(env, o);
   if (has_option(o, "batchNorm")) options.batch_norm = enum_option(env, o, "batchNorm", core::kBatchNormStatisticsNames);
   options.loss.kind = enum_option(env, o, "lossKind", core::kTripletKindNames);
   options.loss.margin = static_cast<float>(number_option(env, o, "margin"));

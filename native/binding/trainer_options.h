@@ -16,8 +16,12 @@
 
 namespace semihard::binding {
 
-// new Trainer({ backbone, dim, batchNorm?, lossKind, margin, soft, distance, weightDecay,
-// gradClip, augment, affine?, crop?, channels?, device, deviceIndex?, seed }).
+// The network fields of a Trainer's or an Embedder's options: { backbone, dim, stem?, pool?,
+// headBatchNorm?, dropout?, channels?, inputChannels? } (inputChannels: default channels).
+core::NetworkOptions network_options(Napi::Env env, const Napi::Object& options);
+
+// new Trainer({ <network_options'>, batchNorm?, lossKind, margin, soft, distance, weightDecay,
+// gradClip, augment, affine?, crop?, device, deviceIndex?, seed }).
 core::TrainerOptions trainer_options(Napi::Env env, const Napi::Value& value);
 
 // setData({ train: { labels, images }, valid, geometry, normalisation }): images a Uint8Array

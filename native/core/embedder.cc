@@ -3,9 +3,9 @@
 namespace semihard::core {
 
 Embedder::Embedder(const EmbedderOptions& options) : options_(options) {
-  TORCH_CHECK(options.dim > 0, "the embedding width must be positive");
+  TORCH_CHECK(options.network.dim > 0, "the embedding width must be positive");
   TORCH_CHECK(options.channels == 1 || options.channels == 3, "Embedder: channels must be 1 or 3, got ", options.channels);
-  model_ = EmbeddingNet(options.backbone, options.dim, options.channels);
+  model_ = EmbeddingNet(options.network);
   model_->to(options.device);
   model_->eval();
   for (torch::Tensor p : model_->parameters()) p.set_requires_grad(false);
@@ -16,8 +16,9 @@ void Embedder::load_state(const std::string& bytes) {
   open_state(bytes, options_.device, archive);
   const ModelState state = load_model_state(archive, model_);
   TORCH_CHECK(state.geometry.height > 0 && state.geometry.width > 0, "the state records no image size");
-  TORCH_CHECK(state.geometry.channels == options_.channels, "the state is of images of ", state.geometry.channels,
-              " channels but the network takes ", options_.channels);
+  TORCH_CHECK(state.geometry.channels == options_.channels && state.input_channels == options_.network.in_channels,
+              "the state is of images of ", state.geometry.channels, " channels on a network of ", state.input_channels,
+              " but this embedder's are of ", options_.channels, " on ", options_.network.in_channels);
   state_ = state;
 }
 
@@ -29,7 +30,7 @@ torch::Tensor Embedder::embed(const torch::Tensor& images) {
               "images must be N x ", g.stored_height, " x ", g.stored_width, " x ", g.channels);
   TORCH_CHECK(images.scalar_type() == torch::kUInt8 || images.scalar_type() == torch::kFloat32,
               "images must be uint8 or float32");
-  return embed_images(model_, state_.normalisation, g, options_.device, images, options_.dim);
+  return embed_images(model_, state_.normalisation, g, options_.device, images, options_.network.dim);
 }
 
 }  // namespace semihard::core

@@ -16,9 +16,8 @@
 namespace semihard::core {
 
 struct EmbedderOptions {
-  Backbone backbone = Backbone::kConvNet;
-  int64_t dim = 128;
-  int64_t channels = 1;  // the network's input channels: the state's must be the same
+  NetworkOptions network;  // its in_channels: the state's must be the same
+  int64_t channels = 1;    // the images': the state's must be the same
   torch::Device device{torch::kCPU};
 };
 
@@ -38,7 +37,8 @@ class Embedder {
   // CPU, each row of unit norm.
   torch::Tensor embed(const torch::Tensor& images);
 
-  int64_t dim() const { return options_.dim; }
+  int64_t dim() const { return options_.network.dim; }
+  EmbeddingNet& model() { return model_; }
   const ImageGeometry& geometry() const { return state_.geometry; }
   const torch::Device& device() const { return options_.device; }
 

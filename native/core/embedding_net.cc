@@ -5,14 +5,13 @@ namespace {
 
 namespace nn = torch::nn;
 
-nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+nn::Conv2d conv3x3(int64_t in, int64_t out) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).bias(false));
 }
 
-// conv-BN-ReLU x 2 then 2 x 2 max-pool, twice, then one more conv-BN-ReLU: 28 -> 14 -> 7.
-// The features: the 7 x 7 map averaged (128), or `spatial`, pooled to 7 x 7 whatever the input
-// size and kept whole (128 x 7 x 7), so the head can tell where in the image a feature is.
-nn::Sequential convnet(int64_t in_channels, bool spatial, int64_t& features) {
+// conv-BN-ReLU x 2 then 2 x 2 max-pool, twice, then one more conv-BN-ReLU: 28 -> 14 -> 7; a
+// map of 128 channels (the head pools it).
+nn::Sequential convnet(int64_t in_channels) {
   nn::Sequential s;
   auto stage = [&](int64_t in, int64_t out) {
     s->push_back(conv3x3(in, out));
@@ -26,72 +25,45 @@ nn::Sequential convnet(int64_t in_channels, bool spatial, int64_t& features) {
   stage(64, 64);
   s->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2)));
   stage(64, 128);
-  const int64_t side = spatial ? 7 : 1;
-  s->push_back(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(side)));
-  s->push_back(nn::Flatten());
-  features = 128 * side * side;
   return s;
 }
 
-nn::Sequential resnet(const std::vector<int64_t>& blocks, int64_t in_channels, int64_t& features) {
-  nn::Sequential s;
-  s->push_back(conv3x3(in_channels, 64));
-  s->push_back(SyncBatchNorm2d(64));
-  s->push_back(nn::ReLU(nn::ReLUOptions().inplace(true)));
-  int64_t channels = 64;
-  const int64_t widths[] = {64, 128, 256, 512};
-  for (size_t stage = 0; stage < blocks.size(); ++stage) {
-    for (int64_t b = 0; b < blocks[stage]; ++b) {
-      const int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
-      s->push_back(BasicBlock(channels, widths[stage], stride));
-      channels = widths[stage];
-    }
-  }
-  s->push_back(nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions(1)));
-  s->push_back(nn::Flatten());
-  features = channels;
-  return s;
-}
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 }  // namespace
 
 Backbone parse_backbone(const std::string& name) { return parse_name(kBackboneNames, name, "backbone"); }
 
-BasicBlockImpl::BasicBlockImpl(int64_t in_channels, int64_t out_channels, int64_t stride) {
-  conv1 = register_module("conv1", conv3x3(in_channels, out_channels, stride));
-  bn1 = register_module("bn1", SyncBatchNorm2d(out_channels));
-  conv2 = register_module("conv2", conv3x3(out_channels, out_channels));
-  bn2 = register_module("bn2", SyncBatchNorm2d(out_channels));
-  torch::nn::Sequential sc;
-  if (stride != 1 || in_channels != out_channels) {
-    sc->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 1).stride(stride).bias(false)));
-    sc->push_back(SyncBatchNorm2d(out_channels));
+EmbeddingNetImpl::EmbeddingNetImpl(const NetworkOptions& options) : options_(options) {
+  TORCH_CHECK(options.dim >= 1, "EmbeddingNet: dim must be at least 1, got ", options.dim);
+  TORCH_CHECK(options.in_channels == 1 || options.in_channels == 3, "EmbeddingNet: in_channels must be 1 or 3, got ",
+              options.in_channels);
+  int64_t channels = 128;
+  options_.head.pool_side = options.backbone == Backbone::kConvNetSpatial ? 7 : 1;
+  switch (options.backbone) {
+    case Backbone::kConvNet:
+    case Backbone::kConvNetSpatial: convnet_ = register_module("backbone", convnet(options.in_channels)); break;
+    case Backbone::kResNet18:
+    case Backbone::kResNet34:
+    case Backbone::kResNet50: {
+      const int64_t depth = options.backbone == Backbone::kResNet18 ? 18 : options.backbone == Backbone::kResNet34 ? 34 : 50;
+      resnet_ = register_module("backbone", ResNet(depth, options.stem, options.in_channels));
+      channels = resnet_->channels();
+      break;
+    }
   }
-  shortcut = register_module("shortcut", sc);
+  head = register_module("head", EmbeddingHead(channels, options.dim, options_.head));
 }
 
-torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::relu(bn1(conv1(x)));
-  y = bn2(conv2(y));
-  return torch::relu(y + (shortcut->is_empty() ? x : shortcut->forward(x)));
+torch::Tensor EmbeddingNetImpl::feature_map(const torch::Tensor& images) {
+  return resnet_ ? resnet_->forward(images) : convnet_->forward(images);
 }
 
-EmbeddingNetImpl::EmbeddingNetImpl(Backbone kind, int64_t dim, int64_t in_channels) {
-  TORCH_CHECK(dim >= 1, "EmbeddingNet: dim must be at least 1, got ", dim);
-  switch (kind) {
-    case Backbone::kConvNet: backbone = convnet(in_channels, false, features); break;
-    case Backbone::kConvNetSpatial: backbone = convnet(in_channels, true, features); break;
-    case Backbone::kResNet18: backbone = resnet({2, 2, 2, 2}, in_channels, features); break;
-    case Backbone::kResNet34: backbone = resnet({3, 4, 6, 3}, in_channels, features); break;
-  }
-  register_module("backbone", backbone);
-  head = register_module("head", torch::nn::Linear(torch::nn::LinearOptions(features, dim).bias(false)));
+torch::Tensor EmbeddingNetImpl::forward(const torch::Tensor& images, const torch::Tensor& dropout_mask) {
+  return head->forward(feature_map(images), dropout_mask);
 }
 
-torch::Tensor EmbeddingNetImpl::forward(const torch::Tensor& images) {
-  namespace F = torch::nn::functional;
-  return F::normalize(head(backbone->forward(images)), F::NormalizeFuncOptions().p(2).dim(1));
-}
+torch::Tensor EmbeddingNetImpl::pooled_features(const torch::Tensor& images) { return head->pool(feature_map(images)); }
 
 std::vector<std::pair<std::string, std::string>> EmbeddingNetImpl::parameter_groups() {
   std::vector<std::pair<std::string, std::string>> out;
@@ -99,8 +71,7 @@ std::vector<std::pair<std::string, std::string>> EmbeddingNetImpl::parameter_gro
     const bool is_bn = item.value()->as<torch::nn::BatchNorm2d>() != nullptr;
     for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) {
       const std::string name = item.key() + "." + p.key();
-      const bool in_head = name.rfind("head.", 0) == 0;
-      out.emplace_back(name, in_head ? "head" : is_bn ? "batchnorm" : "backbone");
+      out.emplace_back(name, starts_with(name, "head.") ? "head" : is_bn ? "batchnorm" : "backbone");
     }
   }
   return out;
@@ -128,6 +99,22 @@ void EmbeddingNetImpl::set_batch_norm_statistics(BatchNormStatistics statistics)
 std::vector<torch::Tensor> EmbeddingNetImpl::trainable_parameters() {
   std::vector<torch::Tensor> out;
   for (const auto& p : parameters()) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> EmbeddingNetImpl::trainable_backbone_parameters() {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : backbone().parameters()) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> EmbeddingNetImpl::trainable_head_parameters() {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : head->parameters()) {
     if (p.requires_grad()) out.push_back(p);
   }
   return out;

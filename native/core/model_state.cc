@@ -22,11 +22,12 @@ void open_state(const std::string& bytes, const torch::Device& device, torch::se
   archive.load_from(stream, device);
   torch::Tensor format;
   archive.read("format", format);
-  TORCH_CHECK(format.item<int64_t>() == kStateFormat, "unsupported native state format ", format.item<int64_t>());
+  const int64_t f = format.item<int64_t>();
+  TORCH_CHECK(f == 1 || f == kStateFormat, "unsupported native state format ", f);
 }
 
 ModelState read_model_meta(torch::serialize::InputArchive& archive) {
-  torch::Tensor normalisation, size, geometry;
+  torch::Tensor normalisation, size, geometry, input_channels;
   archive.read("normalisation", normalisation);
   archive.read("image_size", size);
   normalisation = normalisation.to(torch::kCPU, torch::kFloat32);
@@ -55,16 +56,26 @@ ModelState read_model_meta(torch::serialize::InputArchive& archive) {
   }
   // A trainer saved before it had data records no size (height 0).
   if (g.height > 0) check_geometry(g);
-  TORCH_CHECK(normalisation.size(1) == g.channels, "the state's normalisation has ", normalisation.size(1),
-              " channels but its images ", g.channels);
+  state.input_channels = archive.try_read("input_channels", input_channels) ? input_channels.to(torch::kCPU).item<int64_t>()
+                                                                             : g.channels;
+  TORCH_CHECK(state.input_channels == g.channels || (g.channels == 1 && state.input_channels == 3),
+              "the state's network takes ", state.input_channels, " channels but its images have ", g.channels);
+  const int64_t c = state.input_channels;
+  TORCH_CHECK(normalisation.size(1) == c, "the state's normalisation has ", normalisation.size(1),
+              " channels but its network takes ", c);
   const torch::Tensor n = normalisation.contiguous();
-  state.normalisation.mean.assign(n[0].data_ptr<float>(), n[0].data_ptr<float>() + g.channels);
-  state.normalisation.std.assign(n[1].data_ptr<float>(), n[1].data_ptr<float>() + g.channels);
-  check_normalisation(state.normalisation, g.channels);
+  state.normalisation.mean.assign(n[0].data_ptr<float>(), n[0].data_ptr<float>() + c);
+  state.normalisation.std.assign(n[1].data_ptr<float>(), n[1].data_ptr<float>() + c);
+  check_normalisation(state.normalisation, c);
   return state;
 }
 
 ModelState load_model_state(torch::serialize::InputArchive& archive, EmbeddingNet& model) {
+  torch::Tensor format;
+  archive.read("format", format);
+  TORCH_CHECK(format.item<int64_t>() >= 2 || !is_resnet(model->options().backbone),
+              "the state was saved by an older semihard with another ResNet layout (before torchvision's names); "
+              "this semihard cannot load it: train the network again");
   torch::serialize::InputArchive model_archive;
   archive.read("model", model_archive);
   // Module::load takes each saved tensor as it is, whatever its shape: a state of another
@@ -86,6 +97,7 @@ void write_model_meta(torch::serialize::OutputArchive& archive, const ModelState
   archive.write("normalisation", torch::stack({torch::tensor(state.normalisation.mean, f32), torch::tensor(state.normalisation.std, f32)}));
   archive.write("image_size", torch::tensor({g.height, g.width}));
   archive.write("geometry", torch::tensor({g.channels, g.stored_height, g.stored_width, g.height, g.width}));
+  archive.write("input_channels", torch::tensor(state.input_channels));
 }
 
 }  // namespace semihard::core

@@ -44,9 +44,13 @@ Normalisation pixel_statistics(const torch::Tensor& images, int64_t channels) {
 
 torch::Tensor network_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device) {
   TORCH_CHECK(images.dim() == 4, "network_input: images must be N x H x W x C");
-  const int64_t n = images.size(0), height = images.size(1), width = images.size(2), channels = images.size(3);
+  const int64_t n = images.size(0), height = images.size(1), width = images.size(2);
+  const int64_t channels = static_cast<int64_t>(normalisation.mean.size());
+  TORCH_CHECK(channels == images.size(3) || (images.size(3) == 1 && channels == 3), "network_input: images of ",
+              images.size(3), " channels cannot be normalised over ", channels);
   check_normalisation(normalisation, channels);
   torch::Tensor x = images.scalar_type() == torch::kUInt8 ? images.to(torch::kFloat32) / 255.0f : images.to(torch::kFloat32);
+  if (channels != images.size(3)) x = x.expand({n, height, width, channels});
   const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
   x = (x - torch::tensor(normalisation.mean, cpu)) / torch::tensor(normalisation.std, cpu);
   // N x C x H x W with the standard (row-major) strides: a permuted single channel would be
@@ -69,7 +73,10 @@ torch::Tensor training_input(const torch::Tensor& images, const Normalisation& n
     parts.push_back(apply_affine(network_input(images.narrow(0, start, k), normalisation, device), theta.narrow(0, start, k),
                                  transform.height, transform.width));
   }
-  if (parts.empty()) return torch::empty({0, images.size(3), transform.height, transform.width}, torch::TensorOptions().device(device));
+  if (parts.empty()) {
+    const auto channels = static_cast<int64_t>(normalisation.mean.size());
+    return torch::empty({0, channels, transform.height, transform.width}, torch::TensorOptions().device(device));
+  }
   return parts.size() == 1 ? parts[0] : torch::cat(parts);
 }
 

@@ -1,6 +1,8 @@
 // What the network is fed: stored-size images (N x stored_height x stored_width x C, uint8
 // 0..255 or float32 0..1, channels interleaved) become N x C x height x width float32, each
-// channel standardised with its mean and standard deviation of 0..1 pixels. The Trainer and
+// channel standardised with its mean and standard deviation of 0..1 pixels. A normalisation of
+// three channels on one-channel images replicates each image to three channels first (a
+// greyscale image opened as RGB, for a network pretrained on colour images). The Trainer and
 // the inference-only Embedder use the same code, so a network gives the same embeddings
 // whichever holds it.
 #pragma once
@@ -30,8 +32,8 @@ void check_normalisation(const Normalisation& normalisation, int64_t channels);
 // The same value for each of `channels`.
 Normalisation pixel_statistics(const torch::Tensor& images, int64_t channels);
 
-// N x H x W x C images (uint8 0..255, or float32 0..1) -> standardised N x C x H x W float32
-// (contiguous) on `device`.
+// N x H x W x C images (uint8 0..255, or float32 0..1) -> standardised N x C' x H x W float32
+// (contiguous) on `device`, C' the normalisation's channels: C, or 3 when C is 1 (replicated).
 torch::Tensor network_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device);
 
 // Training's input with a random resized crop: rows [begin, begin + n) of a batch of `batch`

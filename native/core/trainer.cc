@@ -30,12 +30,15 @@ Trainer::Trainer(const TrainerOptions& options)
     : options_(options), generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed + 1)) {
   check_affine_range(options.affine);
   TORCH_CHECK(options.channels == 1 || options.channels == 3, "Trainer: channels must be 1 or 3, got ", options.channels);
+  const int64_t input_channels = options.network.in_channels;
+  TORCH_CHECK(input_channels == options.channels || (options.channels == 1 && input_channels == 3), "Trainer: a network of ",
+              input_channels, " input channels cannot take images of ", options.channels);
   if (options.crop) check_crop_range(*options.crop);
   geometry_.channels = options.channels;
-  normalisation_.mean.assign(options.channels, 0.0f);
-  normalisation_.std.assign(options.channels, 1.0f);
+  normalisation_.mean.assign(input_channels, 0.0f);
+  normalisation_.std.assign(input_channels, 1.0f);
   torch::manual_seed(options.seed);  // the model's initial weights
-  model_ = EmbeddingNet(options.backbone, options.dim, options.channels);
+  model_ = EmbeddingNet(options.network);
   model_->set_batch_norm_statistics(options.batch_norm);
   model_->to(options.device);
 }
@@ -48,11 +51,11 @@ void Trainer::set_data(DataOptions data) {
   check_set(data.train, data.geometry, "train");
   if (data.valid.present()) check_set(data.valid, data.geometry, "valid");
   if (data.normalisation) {
-    check_normalisation(*data.normalisation, data.geometry.channels);
+    check_normalisation(*data.normalisation, options_.network.in_channels);
     normalisation_ = *data.normalisation;
   } else {
     TORCH_CHECK(!data.train.streamed(), "set_data: the train set's own normalisation needs its images, but they are streamed");
-    normalisation_ = pixel_statistics(data.train.images, data.geometry.channels);
+    normalisation_ = pixel_statistics(data.train.images, options_.network.in_channels);
   }
   geometry_ = data.geometry;
   train_ = std::move(data.train);
@@ -75,12 +78,26 @@ torch::Tensor Trainer::rows(Split split, const torch::Tensor& indices) {
   return fed;
 }
 
-void Trainer::begin_phase(Freeze freeze, double max_lr, int64_t total_steps) {
+void Trainer::begin_phase(Freeze freeze, double max_lr, int64_t total_steps, double backbone_lr_factor) {
+  TORCH_CHECK(backbone_lr_factor > 0 && std::isfinite(backbone_lr_factor), "begin_phase: the backbone's rate factor must be "
+              "positive, got ", backbone_lr_factor);
   freeze_ = freeze;
+  backbone_lr_factor_ = backbone_lr_factor;
   phase_begun_ = true;
   model_->set_freeze(freeze);
   auto adam = torch::optim::AdamWOptions(max_lr).weight_decay(options_.weight_decay);
-  optimizer_ = std::make_unique<torch::optim::AdamW>(model_->trainable_parameters(), adam);
+  std::vector<torch::Tensor> body = model_->trainable_backbone_parameters();
+  backbone_group_ = -1;
+  if (backbone_lr_factor == 1.0 || body.empty()) {
+    // One group, as before rates per group existed (states saved then resume into it).
+    optimizer_ = std::make_unique<torch::optim::AdamW>(model_->trainable_parameters(), adam);
+  } else {
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(body, std::make_unique<torch::optim::AdamWOptions>(adam));
+    groups.emplace_back(model_->trainable_head_parameters(), std::make_unique<torch::optim::AdamWOptions>(adam));
+    optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups), adam);
+    backbone_group_ = 0;
+  }
   schedule_ = OneCycle{};
   schedule_.max_lr = max_lr;
   schedule_.total_steps = std::max<int64_t>(total_steps, 1);
@@ -140,7 +157,13 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
     }
   }
   const torch::Tensor labels = train_.labels.index_select(0, indices);
-  torch::Tensor embeddings = model_->forward(x);
+  torch::Tensor dropout_mask;
+  const double p = options_.network.head.dropout;
+  if (p > 0.0) {
+    dropout_mask = torch::empty({indices.size(0), model_->head->features()}).bernoulli_(1.0 - p, generator_);
+    dropout_mask = dropout_mask.narrow(0, begin, rows_here).div_(1.0 - p).to(options_.device);
+  }
+  torch::Tensor embeddings = model_->forward(x, dropout_mask);
   optimizer_->zero_grad();
   StepResult r;
   r.positive_pairs = count_positive_pairs(labels);
@@ -182,9 +205,10 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
 StepResult Trainer::train_step(const torch::Tensor& indices, double lr) {
   TORCH_CHECK(optimizer_, "begin_phase must come before train_step");
   const double step_lr = lr > 0 ? lr : schedule_.lr(step_);
-  for (auto& group : optimizer_->param_groups()) {
-    auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
-    o.lr(step_lr);
+  auto& groups = optimizer_->param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    auto& o = static_cast<torch::optim::AdamWOptions&>(groups[g].options());
+    o.lr(static_cast<int>(g) == backbone_group_ ? step_lr * backbone_lr_factor_ : step_lr);
     o.betas({schedule_.beta1(step_), std::get<1>(o.betas())});
   }
   StepResult r = compute_gradients(indices);
@@ -209,13 +233,13 @@ float Trainer::valid_loss(const torch::Tensor& indices) {
 
 torch::Tensor Trainer::embed(const torch::Tensor& images) {
   TORCH_CHECK(geometry_.height > 0, "Trainer::embed: the model has no image size yet (no data, no state)");
-  return embed_images(model_, normalisation_, geometry_, options_.device, images, options_.dim);
+  return embed_images(model_, normalisation_, geometry_, options_.device, images, options_.network.dim);
 }
 
 void Trainer::restore(const std::string& state, const PhaseInfo& phase) {
   optimizer_.reset();
   if (phase.begun) {
-    begin_phase(phase.freeze, phase.schedule.max_lr, phase.schedule.total_steps);
+    begin_phase(phase.freeze, phase.schedule.max_lr, phase.schedule.total_steps, phase.backbone_lr_factor);
     load_state(state, /*restore_optimizer=*/true);
   } else {
     load_state(state, /*restore_optimizer=*/false);
@@ -237,7 +261,7 @@ std::string Trainer::save_state() {
   }
   archive.write("step", torch::tensor(step_));
   archive.write("generator", generator_.get_state());
-  write_model_meta(archive, ModelState{normalisation_, geometry_});
+  write_model_meta(archive, ModelState{normalisation_, geometry_, options_.network.in_channels});
   std::ostringstream stream;
   archive.save_to(stream);
   return stream.str();
@@ -247,8 +271,9 @@ void Trainer::load_state(const std::string& bytes, bool restore_optimizer) {
   torch::serialize::InputArchive archive;
   open_state(bytes, options_.device, archive);
   const ModelState model_state = load_model_state(archive, model_);
-  TORCH_CHECK(model_state.geometry.channels == options_.channels, "the state is of images of ", model_state.geometry.channels,
-              " channels but the network takes ", options_.channels);
+  TORCH_CHECK(model_state.geometry.channels == options_.channels && model_state.input_channels == options_.network.in_channels,
+              "the state is of images of ", model_state.geometry.channels, " channels on a network of ",
+              model_state.input_channels, " but this trainer's are of ", options_.channels, " on ", options_.network.in_channels);
   TORCH_CHECK(!train_.present() || model_state.geometry.height == 0 || model_state.geometry == geometry_,
               "the state was saved for images of ", model_state.geometry.stored_height, " x ", model_state.geometry.stored_width,
               " cropped to ", model_state.geometry.height, " x ", model_state.geometry.width, " but the data are ",

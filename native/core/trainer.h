@@ -47,8 +47,9 @@ struct DataOptions {
 };
 
 struct TrainerOptions {
-  Backbone backbone = Backbone::kConvNet;
-  int64_t dim = 128;
+  // The network; its in_channels: the images' channels, or 3 for 1-channel images (each
+  // replicated to three, network_input.h).
+  NetworkOptions network;
   int64_t channels = 1;  // of the images (1 or 3)
   // A random resized crop of training images (with augment): none, the centre crop.
   std::optional<CropRange> crop;
@@ -87,8 +88,10 @@ class Trainer {
   // Copies nothing: the tensors are kept. Streamed sets take each step's images from feed().
   // Empties the feeds.
   void set_data(DataOptions data);
-  // Starts a phase: what learns, a fresh AdamW over it, and the phase's one-cycle schedule.
-  void begin_phase(Freeze freeze, double max_lr, int64_t total_steps);
+  // Starts a phase: what learns, a fresh AdamW over it, and the phase's one-cycle schedule. The
+  // body's parameters (its BatchNorm layers included) learn at backbone_lr_factor x the
+  // schedule's rate throughout, the head's at the rate (fastai's discriminative rates).
+  void begin_phase(Freeze freeze, double max_lr, int64_t total_steps, double backbone_lr_factor = 1.0);
   // One optimiser step on the train images at `indices` (int64, CPU), at the schedule's
   // learning rate, or at `lr` when it is given (the range test). A streamed set's images are
   // the next batch of its feed: this rank's rows of the batch, in order (it waits for them).
@@ -97,7 +100,8 @@ class Trainer {
   StepResult train_step(const torch::Tensor& indices, double lr = -1.0);
   // The loss of the train images at `indices` and its gradient, left in the trainable
   // parameters' .grad (summed over ranks), without an optimiser step. Augmentation draws
-  // from the generator as train_step does.
+  // from the generator as train_step does, then the head's dropout mask (the global batch's,
+  // this rank's rows) when it has dropout.
   StepResult compute_gradients(const torch::Tensor& indices);
   // The loss on the validation images at `indices` (centre-cropped), in eval mode, without learning.
   float valid_loss(const torch::Tensor& indices);
@@ -124,13 +128,15 @@ class Trainer {
     bool begun = false;
     Freeze freeze = Freeze::kNone;
     OneCycle schedule;
+    double backbone_lr_factor = 1.0;
   };
-  PhaseInfo phase_info() const { return {phase_begun_, freeze_, schedule_}; }
+  PhaseInfo phase_info() const { return {phase_begun_, freeze_, schedule_, backbone_lr_factor_}; }
   // Back to `state` (save_state's bytes taken while `phase` was current): weights,
   // statistics, generator, and the phase with its optimiser and position.
   void restore(const std::string& state, const PhaseInfo& phase);
 
   EmbeddingNet& model() { return model_; }
+  const torch::Device& device() const { return options_.device; }
   int64_t phase_step() const { return step_; }
   // The images' geometry (height 0 before set_data or load_state).
   const ImageGeometry& geometry() const { return geometry_; }
@@ -152,6 +158,9 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   OneCycle schedule_;
   Freeze freeze_ = Freeze::kNone;
+  double backbone_lr_factor_ = 1.0;
+  // The optimiser's group of the body's parameters when it has its own rate; -1: one group.
+  int backbone_group_ = -1;
   bool phase_begun_ = false;
   int64_t step_ = 0;
   std::unique_ptr<Communicator> communicator_;  // the model's BatchNorm layers hold a pointer to it

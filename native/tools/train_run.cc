@@ -148,8 +148,8 @@ int main(int argc, char** argv) {
   try {
     if (std::stoi(a["threads"]) > 0) torch::set_num_threads(std::stoi(a["threads"]));
     core::TrainerOptions o;
-    o.backbone = core::parse_backbone(a["backbone"]);
-    o.dim = std::stoll(a["dim"]);
+    o.network.backbone = core::parse_backbone(a["backbone"]);
+    o.network.dim = std::stoll(a["dim"]);
     o.augment = augment;
     o.affine.max_rotation_degrees = std::stod(a["rotation"]);
     o.affine.min_scale = 1.0 - std::stod(a["scale"]);

@@ -79,7 +79,7 @@ describe('raw addon surface', () => {
     expect(() => new addon.Trainer({ ...trainerBase, lossKind: 'soft' as 'hard' })).toThrow(
       expect.objectContaining({ name: 'RangeError', argument: 'options.lossKind', message: "Expected one of 'semihard', 'hard' for options.lossKind but received 'soft'" }),
     );
-    expect(() => new addon.Trainer({ ...trainerBase, backbone: 'resnet50' as 'resnet18' })).toThrow(
+    expect(() => new addon.Trainer({ ...trainerBase, backbone: 'resnet101' as 'resnet18' })).toThrow(
       expect.objectContaining({ name: 'RangeError', argument: 'options.backbone' }),
     );
     expect(() => new addon.Trainer({ ...trainerBase, batchNorm: 'none' as 'sync' })).toThrow(

@@ -1,0 +1,47 @@
+#include "trainer_weights.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../core/state_dict.h"
+#include "convert.h"
+#include "errors.h"
+
+namespace semihard::binding {
+
+Napi::Promise queue_load_backbone_weights(Napi::Env env, core::EmbeddingNet model, const Napi::Value& tensors,
+                                          TaskWorker::Finally release, Napi::Object keep_alive) {
+  auto data = std::make_shared<std::vector<core::NamedTensorData>>();
+  for (auto& [name, tensor] : named_tensors_to_tensors(env, tensors, "tensors")) data->push_back({name, std::move(tensor)});
+  return TaskWorker::queue(
+      env, "semihard:load-weights", [model, data]() mutable { core::load_backbone_weights(model, *data); },
+      [](Napi::Env e) -> Napi::Value { return e.Undefined(); }, std::move(release), keep_alive);
+}
+
+Napi::Promise queue_export_weights(Napi::Env env, core::EmbeddingNet model, TaskWorker::Finally release,
+                                   Napi::Object keep_alive) {
+  auto out = std::make_shared<std::vector<std::pair<std::string, torch::Tensor>>>();
+  return TaskWorker::queue(
+      env, "semihard:export-weights",
+      [model, out]() mutable {
+        for (auto& t : core::export_weights(model)) out->emplace_back(t.name, std::move(t.tensor));
+      },
+      [out](Napi::Env e) -> Napi::Value { return tensors_to_named_tensors(e, *out); }, std::move(release), keep_alive);
+}
+
+Napi::Value pooled_features_for_testing(const Napi::CallbackInfo& info, core::EmbeddingNet model, const torch::Device& device) {
+  Napi::Env env = info.Env();
+  const int64_t count = positive_integer(env, info[1], "count");
+  const int64_t channels = positive_integer(env, info[2], "channels");
+  const int64_t height = positive_integer(env, info[3], "height");
+  const int64_t width = positive_integer(env, info[4], "width");
+  // N x C x H x W through the N x H x W x C shape check: the same element count.
+  const torch::Tensor images = images_to_tensor(env, info[0], count, channels, height, width, "images");
+  torch::NoGradGuard no_grad;
+  model->eval();
+  return tensor_to_float32_array(env, model->pooled_features(images.to(torch::kFloat32).to(device)));
+}
+
+}  // namespace semihard::binding

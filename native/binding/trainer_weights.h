@@ -1,0 +1,27 @@
+// Weights in and out of a network held by a Trainer or an Embedder (core/state_dict.h), as
+// lib/model/named-tensor.ts's NamedTensor arrays: converted on the JS thread, loaded and
+// exported on a worker. And the tests' window on a network's pooled body features.
+#pragma once
+
+#include <napi.h>
+
+#include "../core/embedding_net.h"
+#include "task_worker.h"
+
+namespace semihard::binding {
+
+// loadBackboneWeights(tensors) -> Promise<void>: copies `tensors` now; loads them on a worker.
+Napi::Promise queue_load_backbone_weights(Napi::Env env, core::EmbeddingNet model, const Napi::Value& tensors,
+                                          TaskWorker::Finally release, Napi::Object keep_alive);
+
+// exportWeights() -> Promise<NamedTensor[]>.
+Napi::Promise queue_export_weights(Napi::Env env, core::EmbeddingNet model, TaskWorker::Finally release,
+                                   Napi::Object keep_alive);
+
+// pooledFeaturesForTesting(images: Float32Array, count, channels, height, width) -> Float32Array
+// of count x features: the body's map pooled as the head pools it, in eval mode (the network is
+// left in eval mode), on the JS thread (tests' small inputs only). Images N x C x H x W, as the
+// network takes them (already normalised).
+Napi::Value pooled_features_for_testing(const Napi::CallbackInfo& info, core::EmbeddingNet model, const torch::Device& device);
+
+}  // namespace semihard::binding
