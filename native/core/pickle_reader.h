@@ -2,7 +2,8 @@
 // allowlist: only the opcodes and globals a state_dict uses. Nothing in the pickle is ever
 // called; the few allowed globals (collections.OrderedDict, torch._utils._rebuild_tensor_v2,
 // torch._utils._rebuild_parameter, the torch.<X>Storage types) are recognised by name and
-// interpreted here. Every other opcode or global is refused with an error naming it.
+// interpreted here (the opcodes by unpickler.h's machine). Every other opcode or global is
+// refused with an error naming it.
 //
 // LibTorch's own unpickler (torch::pickle_load) cannot be used: it turns
 // collections.OrderedDict into None (pytorch/pytorch#100741), and torchvision's files are
