@@ -15,6 +15,7 @@
 #include "image_store_binding.h"
 #include "loss_binding.h"
 #include "trainer_binding.h"
+#include "weight_file_binding.h"
 
 namespace semihard::binding {
 namespace {
@@ -58,6 +59,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_evaluation_functions(env, exports);
   register_augment_functions(env, exports);
   register_image_store(env, exports);
+  register_weight_file_functions(env, exports);
   exports.Set("info", Napi::Function::New(env, info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, set_num_threads, "setNumThreads"));
   exports.Set("benchmarkGram", Napi::Function::New(env, benchmark_gram, "benchmarkGram"));
