@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readSafetensors, readWeightFile, weightFileFormat, writeSafetensors, type NamedTensor } from '../lib/index';
+import { SemihardError, readSafetensors, readWeightFile, weightFileFormat, writeSafetensors, type NamedTensor } from '../lib/index';
 import { expectSemihardError } from './helpers/expect';
 import { referencePython, referenceScripts, runPython } from './helpers/torch-reference';
 
@@ -116,6 +116,26 @@ describe('refused PyTorch files', () => {
     await expectSemihardError(readWeightFile(file('notes.txt')), 'ERR_SEMIHARD_WEIGHTS', `${file('notes.txt')} is neither a PyTorch .pth (zip) nor a .safetensors file`);
     await expectSemihardError(readWeightFile(file('empty.pth')), 'ERR_SEMIHARD_WEIGHTS', `${file('empty.pth')} is empty: it is neither a PyTorch .pth (zip) nor a .safetensors file`);
     await expectSemihardError(readWeightFile(file('missing.pth')), 'ERR_SEMIHARD_WEIGHTS', new RegExp(`^${escape(file('missing.pth'))} cannot be read: ENOENT`));
+  });
+
+  test('200 randomly damaged pickles: each read or refused with an error naming its file, never a crash', async () => {
+    const outcomes = { read: 0, refused: 0 };
+    for (let k = 0; k < 200; k++) {
+      const f = file(`mutated/${k}.pth`);
+      const result = await readWeightFile(f).then(
+        (tensors) => tensors,
+        (e: unknown) => e,
+      );
+      if (Array.isArray(result)) {
+        outcomes.read++;
+      } else {
+        expect(result).toBeInstanceOf(SemihardError);
+        expect((result as SemihardError).code).toBe('ERR_SEMIHARD_WEIGHTS');
+        expect((result as SemihardError).message.startsWith(f)).toBe(true);
+        outcomes.refused++;
+      }
+    }
+    expect(outcomes.refused).toBeGreaterThan(150);
   });
 
   test('a file argument that is not a path string is a TypeError', async () => {

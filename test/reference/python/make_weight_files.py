@@ -23,6 +23,7 @@
 #   legacy.pth             torch.save(..., _use_new_zipfile_serialization=False)
 #   reach.pth              a tensor whose view (offset 10, size 4, stride 2) reaches past its 16-element storage
 #   opcode.pth             a valid zip whose data.pkl is pickle.dumps({'w': {1, 2}}, protocol=4) (EMPTY_SET)
+#   mutated/0..199.pth     dtypes.pth with its data.pkl damaged at random (seeded)
 # OUT_DIR/index.json: {file: {bin, tensors: [{name, dtype, shape, offset, length}], metadata}}
 # for the good files, where OUT_DIR/<bin> holds each tensor's bytes (t.contiguous() as numpy's
 # tobytes(); bfloat16 through .view(torch.int16)) at offset; dtype in semihard's names.
@@ -30,6 +31,7 @@ import collections
 import json
 import os
 import pickle
+import random
 import sys
 import warnings
 import zipfile
@@ -45,6 +47,7 @@ NAMES = {
 }
 
 out = sys.argv[1]
+MUTATIONS = 200
 os.makedirs(out, exist_ok=True)
 index = {}
 
@@ -163,6 +166,30 @@ with zipfile.ZipFile(path('long_storage.pth')) as src, zipfile.ZipFile(path('opc
         data = src.read(info.filename)
         dst.writestr(info.filename, pickle.dumps({'w': {1, 2}}, protocol=4) if info.filename.endswith('/data.pkl') else data)
 os.remove(path('long_storage.pth'))
+
+# mutated/<k>.pth: dtypes.pth with its data.pkl damaged (bytes overwritten, cut, a span removed,
+# random bytes inserted; random.Random(0)), for a reader that must reject without crashing.
+os.makedirs(path('mutated'))
+with zipfile.ZipFile(path('dtypes.pth')) as src:
+    records = [(info.filename, src.read(info.filename)) for info in src.infolist()]
+pkl = next(data for name, data in records if name.endswith('/data.pkl'))
+rnd = random.Random(0)
+for k in range(MUTATIONS):
+    b = bytearray(pkl)
+    if k % 4 == 0:
+        for _ in range(rnd.randint(1, 4)):
+            b[rnd.randrange(len(b))] = rnd.randrange(256)
+    elif k % 4 == 1:
+        b = b[: rnd.randrange(len(b))]
+    elif k % 4 == 2:
+        i, j = rnd.randrange(len(b)), rnd.randrange(len(b))
+        b = b[:i] + b[j:]
+    else:
+        i = rnd.randrange(len(b))
+        b = b[:i] + bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 8))) + b[i:]
+    with zipfile.ZipFile(path('mutated/%d.pth' % k), 'w', zipfile.ZIP_STORED) as dst:
+        for name, data in records:
+            dst.writestr(name, bytes(b) if name.endswith('/data.pkl') else data)
 
 with open(path('index.json'), 'w') as f:
     json.dump(index, f)
