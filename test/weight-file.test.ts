@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SemihardError, readSafetensors, readWeightFile, weightFileFormat, writeSafetensors, type NamedTensor } from '../lib/index';
+import type { NativeBinding } from '../binding';
+import { addonPath } from '../lib/binding';
 import { expectSemihardError } from './helpers/expect';
 import { referencePython, referenceScripts, runPython } from './helpers/torch-reference';
 
@@ -136,6 +138,14 @@ describe('refused PyTorch files', () => {
       }
     }
     expect(outcomes.refused).toBeGreaterThan(150);
+  });
+
+  test("the raw addon's readTorchFile guards its argument itself", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(addonPath()) as NativeBinding;
+    expect(() => addon.readTorchFile(3 as unknown as string)).toThrow(
+      expect.objectContaining({ name: 'TypeError', argument: 'path', message: 'Expected a string for path' }),
+    );
   });
 
   test('a file argument that is not a path string is a TypeError', async () => {

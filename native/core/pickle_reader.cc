@@ -1,5 +1,6 @@
 #include "pickle_reader.h"
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -27,6 +28,21 @@ constexpr StorageType kStorageTypes[] = {
 // The callables a state_dict's pickle names, all interpreted here (none is ever looked up).
 enum class Global { kOrderedDict, kRebuildTensorV2, kRebuildParameter, kStorageType };
 
+// A name from the pickle as a message shows it: bytes outside printable ASCII as \xNN.
+std::string printable(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
 // The allowlist: the unpickler of a state_dict.
 class StateDictUnpickler : public pickle::Unpickler {
  public:
@@ -50,7 +66,7 @@ Obj* StateDictUnpickler::global(const std::string& module, const std::string& na
   } else if (c10::ScalarType dtype; module == "torch" && storage_dtype(name, &dtype)) {
     o->tag = static_cast<int>(Global::kStorageType);
   } else {
-    fail("refuses the global " + o->text +
+    fail("refuses the global " + printable(o->text) +
          " (only a state_dict's collections.OrderedDict, torch._utils._rebuild_tensor_v2, "
          "torch._utils._rebuild_parameter and torch.<X>Storage are allowed; nothing was executed)");
   }
