@@ -29,7 +29,7 @@ export interface NativeInfo {
   parallelBackend: string;
 }
 
-export type NativeBackbone = 'convnet' | 'convnet-spatial' | 'resnet18' | 'resnet34';
+export type NativeBackbone = 'convnet' | 'convnet-spatial' | 'resnet18' | 'resnet34' | 'resnet50';
 
 /** A tensor by name (lib/model/named-tensor.ts's NamedTensor): data holds shape's product × the dtype's size bytes, little-endian, C order. */
 export interface NativeNamedTensor {
@@ -38,6 +38,22 @@ export interface NativeNamedTensor {
   shape: number[];
   data: Uint8Array;
 }
+
+/** The network (native/core/embedding_net.h): body, stem, fastai's head. Absent fields: 'small' stem, 'avg' pool, no head BatchNorm, no dropout, inputChannels = channels. */
+export interface NativeNetworkOptions {
+  backbone: NativeBackbone;
+  dim: number;
+  /** ResNets: torchvision's 7×7 stride-2 stem with max-pool ('imagenet') or a 3×3 stride-1 one without ('small'). */
+  stem?: 'imagenet' | 'small';
+  /** The feature map pooled by adaptive average ('avg') or [average, max] concatenated ('concat'). */
+  pool?: 'avg' | 'concat';
+  headBatchNorm?: boolean;
+  /** In [0, 1). */
+  dropout?: number;
+  /** The network's input channels: channels, or 3 for 1-channel images (replicated before normalisation). */
+  inputChannels?: 1 | 3;
+}
+
 export type NativeFreeze = 'backbone' | 'none';
 
 /** Random affine augmentation: rotation in ±degrees, scale in 1 ± scale, shift in ± translate image sides, flip left-right half the time. */
@@ -49,9 +65,7 @@ export interface NativeAffine {
 }
 
 /** Fully defaulted trainer options (lib/train.ts fills them). */
-export interface NativeTrainerOptions {
-  backbone: NativeBackbone;
-  dim: number;
+export interface NativeTrainerOptions extends NativeNetworkOptions {
   /** BatchNorm's training statistics: global batch ('sync', default), each rank's ('local'), running ('frozen'). */
   batchNorm?: 'sync' | 'local' | 'frozen';
   lossKind: 'semihard' | 'hard';
@@ -186,7 +200,8 @@ export interface NativeSetDataOptions {
 export interface NativeTrainer {
   /** The train (and validation) images and labels, their geometry and normalisation; kept, not copied, where they can be. */
   setData(options: NativeSetDataOptions): void;
-  beginPhase(freeze: NativeFreeze, maxLr: number, totalSteps: number): void;
+  /** backboneLrFactor (default 1, positive): the body's parameters (its BatchNorm too) learn at this factor × the schedule's rate, the head's at the rate. */
+  beginPhase(freeze: NativeFreeze, maxLr: number, totalSteps: number, backboneLrFactor?: number): void;
   /** Runs indices.length / batchSize steps off the event loop; `onStep` after each. */
   run(mode: 'train' | 'valid', indices: Int32Array, batchSize: number, onStep?: (report: NativeStepReport) => void): Promise<NativeRunResult>;
   /** Stops a run after its current step; wakes a step waiting for fed images (the run resolves cancelled). */
@@ -220,13 +235,21 @@ export interface NativeTrainer {
   computeGradients(indices: Int32Array): Promise<NativeGradients>;
   parameterInfo(): NativeParameterInfo[];
   getParameter(name: string): Float32Array;
+  /**
+   * A torchvision state_dict's tensors into the body (its keys, no prefix; fc.* dropped), all
+   * or nothing: any missing, unexpected, repeated or mis-shaped key rejects with one error
+   * listing them all, and the network is unchanged. Converted to each parameter's dtype.
+   */
+  loadBackboneWeights(tensors: NativeNamedTensor[]): Promise<void>;
+  /** The body's parameters and buffers under torchvision's keys, then the head's as head.*. */
+  exportWeights(): Promise<NativeNamedTensor[]>;
+  /** Tests only: count × features, the body's map of N × C × H × W (normalised) images pooled as the head pools it, in eval mode (left in eval mode). */
+  pooledFeaturesForTesting(images: Float32Array, count: number, channels: number, height: number, width: number): Float32Array;
 }
 
 /** Fully defaulted (lib/model.ts fills them from a training checkpoint's configuration). */
-export interface NativeEmbedderOptions {
-  backbone: NativeBackbone;
-  dim: number;
-  /** The network's input channels (default 1): the state's geometry must have as many (the network is built before the state is read). */
+export interface NativeEmbedderOptions extends NativeNetworkOptions {
+  /** The images' channels (default 1): the state's geometry must have as many (the network is built before the state is read). */
   channels?: 1 | 3;
   device: NativeDevice;
 }
@@ -237,6 +260,8 @@ export interface NativeEmbedder {
   readonly geometry: NativeImageGeometry;
   /** Images: count × storedHeight × storedWidth × channels of `geometry`, Uint8Array 0..255 or Float32Array 0..1, centre-cropped; count × dim out, unit rows. */
   embed(images: Uint8Array | Float32Array, count: number): Promise<Float32Array>;
+  /** As NativeTrainer.exportWeights. */
+  exportWeights(): Promise<NativeNamedTensor[]>;
 }
 
 export interface NativeMetrics {

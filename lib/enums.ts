@@ -8,8 +8,20 @@ export const DEVICES = ['cpu', 'cuda', 'auto'] as const;
 export type Device = (typeof DEVICES)[number];
 
 /** The CNNs an embedding network is cut from (torchvision's names for the ResNets). */
-export const BACKBONES = ['convnet', 'convnet-spatial', 'resnet18', 'resnet34'] as const;
+export const BACKBONES = ['convnet', 'convnet-spatial', 'resnet18', 'resnet34', 'resnet50'] as const;
 export type Backbone = (typeof BACKBONES)[number];
+
+/** The ResNets among the backbones: torchvision's architectures, which take its weight files. */
+export const RESNET_BACKBONES = ['resnet18', 'resnet34', 'resnet50'] as const;
+export type ResNetBackbone = (typeof RESNET_BACKBONES)[number];
+
+/** A ResNet's stem: torchvision's (7×7 stride-2 conv, max-pool) or a small-image one (3×3 stride-1 conv, no max-pool). */
+export const STEMS = ['imagenet', 'small'] as const;
+export type Stem = (typeof STEMS)[number];
+
+/** How the head pools the body's last feature map: [average, max] concatenated (fastai's) or the average. */
+export const POOLS = ['concat', 'avg'] as const;
+export type Pool = (typeof POOLS)[number];
 
 /** Distances between embeddings, as TensorFlow Addons names them. */
 export const DISTANCES = ['L2', 'squared-L2', 'angular'] as const;

@@ -7,6 +7,8 @@ import { rangeError, typeError } from './errors';
 import { writePicture } from './plot/render';
 import { lrFindSpec } from './plot/specs';
 import { epochPlan, nativeTrainerOptions, resolveTrainConfig, type Freeze, type TrainConfig } from './train';
+import { networkNormalisation, resolveStem } from './train/model-config';
+import { loadPretrained } from './train/pretrained';
 import { setDataOptions, withFeed } from './train/trainer-data';
 import { binding } from './binding';
 import { checkKnownKeys, finiteNumber, oneOf, optionsObject, positiveInteger } from './validate';
@@ -42,8 +44,8 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
   const c = optionsObject(config, 'config', true);
   checkKnownKeys(c, ['data', 'model', 'loss', 'batch', 'seed', 'device', 'threads', 'augment', 'weightDecay', 'freeze', 'startLr', 'endLr', 'steps', 'out'], 'config');
   const { freeze, startLr, endLr, steps, out, ...rest } = c;
-  const resolved = resolveTrainConfig(rest);
-  if (resolved.distributed) throw typeError('config.distributed', 'no such option for lrFind (the range test runs in one process)', rest.distributed);
+  const given = resolveTrainConfig(rest);
+  if (given.distributed) throw typeError('config.distributed', 'no such option for lrFind (the range test runs in one process)', rest.distributed);
   const phaseFreeze = oneOf(freeze, 'config.freeze', FREEZE_MODES, 'none');
   const start = finiteNumber(startLr, 'config.startLr', 1e-7);
   const end = finiteNumber(endLr, 'config.endLr', 10);
@@ -52,11 +54,13 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
   const count = steps === undefined ? 100 : positiveInteger(steps, 'config.steps');
   if (count < 3) throw rangeError('config.steps', 'at least 3', steps);
   if (out !== undefined && (typeof out !== 'string' || !/\.(png|svg)$/i.test(out))) throw typeError('config.out', 'a .png or .svg file path', out);
-  if (resolved.threads !== null) binding.setNumThreads(resolved.threads);
+  if (given.threads !== null) binding.setNumThreads(given.threads);
 
-  const dataset = await loadDataset(resolved.data, resolved.seed);
+  const dataset = await loadDataset(given.data, given.seed);
+  const resolved = { ...given, model: resolveStem(given.model, dataset) };
   const trainer = createTrainer(nativeTrainerOptions(resolved, dataset.channels));
-  trainer.setData(setDataOptions(dataset, false));
+  trainer.setData({ ...setDataOptions(dataset, false), normalisation: networkNormalisation(resolved.model, dataset.normalisation) });
+  if (resolved.model.pretrained !== null) await loadPretrained(trainer, resolved.model.pretrained, resolved.model.backbone);
   const plans = [];
   let planned = 0;
   for (let epoch = 0; planned < count; epoch++) {

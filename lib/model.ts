@@ -6,8 +6,8 @@ import { createEmbedder } from './binding';
 import { readCheckpoint } from './checkpoint';
 import { decodeImages, type DecodeTarget } from './data/decode';
 import { SemihardError, rangeErrorWithMessage, typeError } from './errors';
-import { BACKBONES, DEVICES, isMember, type Device } from './enums';
-import { upgradeConfig, type TrainCheckpointHeader } from './train';
+import { BACKBONES, DEVICES, POOLS, STEMS, isMember, type Device } from './enums';
+import { nativeNetworkOptions, upgradeConfig, type TrainCheckpointHeader } from './train';
 import { checkKnownKeys, isPlainObject, oneOf, optionsObject, positiveInteger } from './validate';
 
 /** Model.embed(files)'s options. */
@@ -209,7 +209,10 @@ export async function loadModel(checkpoint: string, options?: { device?: Device 
     throw notTraining(checkpoint);
   }
   const { model } = upgradeConfig(header.config);
-  if (!isMember(BACKBONES, model.backbone) || !Number.isSafeInteger(model.dim) || model.dim < 1) {
+  const buildable =
+    isMember(BACKBONES, model.backbone) && Number.isSafeInteger(model.dim) && model.dim >= 1 && (model.stem === null || isMember(STEMS, model.stem)) &&
+    isMember(POOLS, model.pool) && typeof model.headBatchNorm === 'boolean' && typeof model.dropout === 'number' && model.dropout >= 0 && model.dropout < 1;
+  if (!buildable) {
     throw new SemihardError(
       'ERR_SEMIHARD_CHECKPOINT',
       `Checkpoint ${checkpoint} records a network this semihard cannot build: ${JSON.stringify(header.config.model)}`,
@@ -218,7 +221,7 @@ export async function loadModel(checkpoint: string, options?: { device?: Device 
   const geometry = recordedGeometry(header.dataset, checkpoint);
   let embedder: NativeEmbedder;
   try {
-    embedder = await createEmbedder({ backbone: model.backbone, dim: model.dim, channels: geometry.channels, device }, state);
+    embedder = await createEmbedder({ ...nativeNetworkOptions(model, geometry.channels), device }, state);
   } catch (err) {
     // A wrong device is the caller's; anything else is what the file holds.
     if (err instanceof TypeError || err instanceof RangeError) throw err;

@@ -4,7 +4,7 @@
 // This module is their one entry for the rest of lib/.
 export { train } from './train/loop';
 export { DEFAULT_PHASES, resolveTrainConfig } from './train/config';
-export { nativeTrainerOptions } from './train/native-options';
+export { nativeNetworkOptions, nativeTrainerOptions } from './train/native-options';
 export { epochPlan } from './train/epoch-plan';
 export { checkResumable, upgradeConfig } from './train/resume';
 export type {
@@ -13,10 +13,15 @@ export type {
   EpochEvent,
   Freeze,
   HistoryEntry,
+  ModelConfig,
   PhaseConfig,
+  Pool,
   ProgressEvent,
   StepProgressEvent,
+  ResolvedModelConfig,
+  ResolvedPhaseConfig,
   ResolvedTrainConfig,
+  Stem,
   TrainCheckpointHeader,
   TrainConfig,
   TrainPosition,

@@ -162,7 +162,7 @@ describe('resolveTrainConfig', () => {
 describe('enumerations', () => {
   type Case = [string, string[], (value: unknown) => Record<string, unknown>, (c: ResolvedTrainConfig) => unknown];
   const cases: Case[] = [
-    ['config.model.backbone', ['convnet', 'convnet-spatial', 'resnet18', 'resnet34'], (v) => ({ model: { backbone: v } }), (c) => c.model.backbone],
+    ['config.model.backbone', ['convnet', 'convnet-spatial', 'resnet18', 'resnet34', 'resnet50'], (v) => ({ model: { backbone: v } }), (c) => c.model.backbone],
     ['config.model.batchNorm', ['sync', 'local', 'frozen'], (v) => ({ model: { batchNorm: v } }), (c) => c.model.batchNorm],
     ['config.loss.kind', ['semihard', 'hard'], (v) => ({ loss: { kind: v } }), (c) => c.loss.kind],
     ['config.loss.distance', ['L2', 'squared-L2', 'angular'], (v) => ({ loss: { distance: v } }), (c) => c.loss.distance],

@@ -1,14 +1,21 @@
 // `semihard lr-find`: the learning-rate range test (lrFind) for the frozen or the unfrozen
 // phase, its suggestion printed and its curve drawn. Values go to lrFind() untouched.
 import { Option, type Command } from 'commander';
-import { BACKBONES, DEVICES, FREEZE_MODES, lrFind, type Backbone, type Device, type Freeze } from '../index';
+import { BACKBONES, DEVICES, FREEZE_MODES, POOLS, STEMS, lrFind, type Backbone, type Device, type Freeze, type Pool, type Stem } from '../index';
 import { dataSource, given, number } from './parse';
+import { modelFromFlags } from './train';
 
 /** The flags as commander hands them over, typed as lrFind() declares them; lrFind() checks them. */
 export interface LrFindFlags {
   data: string;
   backbone?: Backbone;
   dim?: number;
+  stem?: Stem;
+  pretrained?: string;
+  pool?: Pool;
+  dropout?: number;
+  /** false with --no-head-batch-norm. */
+  headBatchNorm?: boolean;
   classes?: number;
   perClass?: number;
   freeze?: Freeze;
@@ -26,7 +33,7 @@ async function runLrFind(flags: LrFindFlags): Promise<number> {
   if (!flags.json) process.stderr.write('learning-rate range test...\n');
   const r = await lrFind({
     data: dataSource(flags.data),
-    model: given({ backbone: flags.backbone, dim: flags.dim }),
+    model: modelFromFlags(flags),
     batch: given({ classes: flags.classes, perClass: flags.perClass }),
     freeze: flags.freeze,
     startLr: flags.startLr,
@@ -55,6 +62,11 @@ export function addLrFindCommand(program: Command): void {
     .option('--data <source>', "'mnist', 'fashion-mnist' or a folder of MNIST-format IDX files", 'mnist')
     .addOption(new Option('--backbone <name>', 'CNN backbone').choices(BACKBONES))
     .option('--dim <n>', 'embedding width', number)
+    .option('--pretrained <file>', "ResNets: start the backbone from a torchvision weight file (.pth or .safetensors)")
+    .addOption(new Option('--stem <kind>', "ResNets: torchvision's stem or a small-image one (default: imagenet with --pretrained or images ≥ 64 px, else small)").choices(STEMS))
+    .addOption(new Option('--pool <kind>', "head: [average, max] (concat) or average (avg)").choices(POOLS))
+    .option('--dropout <p>', 'head: dropout before the linear layer, in [0, 1)', number)
+    .option('--no-head-batch-norm', 'head: no BatchNorm before the linear layer')
     .option('--classes <P>', 'classes per batch', number)
     .option('--per-class <K>', 'samples per class per batch', number)
     .addOption(new Option('--freeze <what>', 'backbone: phase 1 (head + BatchNorm learn); none: phase 2').choices(FREEZE_MODES))

@@ -12,7 +12,9 @@ import {
   DEVICES,
   DISTANCES,
   LOSS_KINDS,
+  POOLS,
   SAMPLERS,
+  STEMS,
   info,
   train,
   type Backbone,
@@ -21,7 +23,9 @@ import {
   type Distance,
   type LossKind,
   type PhaseConfig,
+  type Pool,
   type Sampler,
+  type Stem,
   type TrainConfig,
 } from '../index';
 import { dataSource, given, imageSize, number, type ImageFolderFlags } from './parse';
@@ -37,6 +41,13 @@ export interface TrainFlags extends DistributedFlags {
   backbone?: Backbone;
   dim?: number;
   batchNorm?: BatchNormStatistics;
+  stem?: Stem;
+  pretrained?: string;
+  pool?: Pool;
+  dropout?: number;
+  /** false with --no-head-batch-norm; true (commander's default for a --no- flag) means not given. */
+  headBatchNorm?: boolean;
+  backboneLrFactor?: number;
   loss?: LossKind;
   margin?: number;
   distance?: Distance;
@@ -86,23 +97,48 @@ export function imageFolderFlags(flags: Pick<TrainFlags, 'imageSize' | 'channels
 }
 
 /**
- * The two phases of the recipe from their four flags: those not given take the values of
+ * The two phases of the recipe from their flags: those not given take the values of
  * train()'s DEFAULT_PHASES; `0` epochs leaves a phase out; any other value goes to train()
- * as it is (so `--epochs -1` is train()'s RangeError). No phase flag: train()'s default.
+ * as it is (so `--epochs -1` is train()'s RangeError). --backbone-lr-factor goes to the
+ * unfrozen phase (fastai's slice(lo, hi) in phase 2; in the frozen one only the body's
+ * BatchNorm layers learn). No phase flag: train()'s default.
  */
-export function phasesFromFlags(flags: Pick<TrainFlags, 'frozenEpochs' | 'frozenLr' | 'epochs' | 'lr'>): PhaseConfig[] | undefined {
-  if (flags.frozenEpochs === undefined && flags.frozenLr === undefined && flags.epochs === undefined && flags.lr === undefined) return undefined;
+export function phasesFromFlags(flags: Pick<TrainFlags, 'frozenEpochs' | 'frozenLr' | 'epochs' | 'lr' | 'backboneLrFactor'>): PhaseConfig[] | undefined {
+  if (flags.frozenEpochs === undefined && flags.frozenLr === undefined && flags.epochs === undefined && flags.lr === undefined && flags.backboneLrFactor === undefined) {
+    return undefined;
+  }
   const [frozen, unfrozen] = DEFAULT_PHASES;
   const phases: PhaseConfig[] = [];
   if (flags.frozenEpochs !== 0) phases.push({ epochs: flags.frozenEpochs ?? frozen.epochs, maxLr: flags.frozenLr ?? frozen.maxLr, freeze: frozen.freeze });
-  if (flags.epochs !== 0) phases.push({ epochs: flags.epochs ?? unfrozen.epochs, maxLr: flags.lr ?? unfrozen.maxLr, freeze: unfrozen.freeze });
+  if (flags.epochs !== 0) {
+    phases.push({
+      epochs: flags.epochs ?? unfrozen.epochs,
+      maxLr: flags.lr ?? unfrozen.maxLr,
+      freeze: unfrozen.freeze,
+      ...(flags.backboneLrFactor !== undefined ? { backboneLrFactor: flags.backboneLrFactor } : {}),
+    });
+  }
   return phases;
+}
+
+/** The network flags as train()'s config.model (those not given left out). */
+export function modelFromFlags(flags: Pick<TrainFlags, 'backbone' | 'dim' | 'batchNorm' | 'stem' | 'pretrained' | 'pool' | 'dropout' | 'headBatchNorm'>): TrainConfig['model'] {
+  return given({
+    backbone: flags.backbone,
+    dim: flags.dim,
+    batchNorm: flags.batchNorm,
+    stem: flags.stem,
+    pretrained: flags.pretrained,
+    pool: flags.pool,
+    dropout: flags.dropout,
+    headBatchNorm: flags.headBatchNorm === false ? false : undefined,
+  });
 }
 
 export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
   return {
     data: dataSource(flags.data, imageFolderFlags(flags)),
-    model: given({ backbone: flags.backbone, dim: flags.dim, batchNorm: flags.batchNorm }),
+    model: modelFromFlags(flags),
     loss: given({ kind: flags.loss, margin: flags.margin, distance: flags.distance, soft: flags.soft }),
     batch: given({ classes: flags.classes, perClass: flags.perClass, sampler: flags.sampler }),
     phases: phasesFromFlags(flags),
@@ -184,6 +220,12 @@ export function addTrainCommand(program: Command): void {
     .option('--cache-gib <n>', 'image folders: keep the decoded images in memory up to this size, else stream them (default: a quarter of RAM)', number)
     .addOption(new Option('--backbone <name>', 'CNN backbone').choices(BACKBONES))
     .option('--dim <n>', 'embedding width', number)
+    .option('--pretrained <file>', "ResNets: start the backbone from a torchvision weight file (.pth or .safetensors); then 3 channels, ImageNet's normalisation, the 'imagenet' stem")
+    .addOption(new Option('--stem <kind>', "ResNets: torchvision's 7×7 stride-2 stem with max-pool, or a 3×3 stride-1 one for small images (default: imagenet with --pretrained or images ≥ 64 px, else small)").choices(STEMS))
+    .addOption(new Option('--pool <kind>', 'head: pool the last feature map by [average, max] (concat, the ResNets\' default) or average (avg, the convnets\')').choices(POOLS))
+    .option('--dropout <p>', 'head: dropout before the linear layer, in [0, 1) (default 0.25 for ResNets, 0 for convnets)', number)
+    .option('--no-head-batch-norm', 'head: no BatchNorm before the linear layer (the ResNets have one by default, the convnets none)')
+    .option('--backbone-lr-factor <x>', 'phase 2: the backbone learns at x × the learning rate, the head at the rate (discriminative rates; default 1)', number)
     .addOption(new Option('--loss <kind>', 'triplet loss').choices(LOSS_KINDS))
     .option('--margin <m>', 'margin', number)
     .addOption(new Option('--distance <d>', 'distance between embeddings').choices(DISTANCES))

@@ -3,30 +3,34 @@ import * as path from 'node:path';
 import { DEFAULT_AUGMENT, DEFAULT_PHOTO_AUGMENT, resolveAugment } from '../augment';
 import { isImageFolderSource, resolveDataSource } from '../data/source';
 import { resolveDistributed } from '../distributed';
-import { BACKBONES, BATCH_NORM_STATISTICS, DEVICES, DISTANCES, FREEZE_MODES, LOSS_KINDS, SAMPLERS } from '../enums';
+import { DEVICES, DISTANCES, FREEZE_MODES, LOSS_KINDS, SAMPLERS } from '../enums';
 import { rangeError, typeError } from '../errors';
 import { booleanOption, checkKnownKeys, finiteNumber, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from '../validate';
-import type { PhaseConfig, ResolvedTrainConfig } from './types';
+import { resolveModelConfig } from './model-config';
+import type { PhaseConfig, ResolvedPhaseConfig, ResolvedTrainConfig } from './types';
 
 export const DEFAULT_PHASES: PhaseConfig[] = [
   { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
   { epochs: 4, maxLr: 1e-3, freeze: 'none' },
 ];
 
-function resolvePhases(value: unknown): PhaseConfig[] {
-  if (value === undefined) return DEFAULT_PHASES.map((p) => ({ ...p }));
+function resolvePhases(value: unknown): ResolvedPhaseConfig[] {
+  if (value === undefined) return DEFAULT_PHASES.map((p) => ({ ...p, backboneLrFactor: 1 }));
   if (!Array.isArray(value)) throw typeError('config.phases', 'an array of { epochs, maxLr, freeze }', value);
   if (value.length === 0) throw rangeError('config.phases', 'at least one phase', value);
   return value.map((p: unknown, i) => {
     const name = `config.phases[${i}]`;
     const o = optionsObject(p, name, true);
-    checkKnownKeys(o, ['epochs', 'maxLr', 'freeze'], name);
+    checkKnownKeys(o, ['epochs', 'maxLr', 'freeze', 'backboneLrFactor'], name);
     const maxLr = finiteNumber(o.maxLr, `${name}.maxLr`, NaN);
     if (!(maxLr > 0)) throw rangeError(`${name}.maxLr`, 'a positive number', o.maxLr);
+    const backboneLrFactor = finiteNumber(o.backboneLrFactor, `${name}.backboneLrFactor`, 1);
+    if (!(backboneLrFactor > 0)) throw rangeError(`${name}.backboneLrFactor`, 'a positive number', o.backboneLrFactor);
     return {
       epochs: positiveInteger(o.epochs, `${name}.epochs`),
       maxLr,
       freeze: oneOf(o.freeze, `${name}.freeze`, FREEZE_MODES, 'none'),
+      backboneLrFactor,
     };
   });
 }
@@ -41,8 +45,6 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
     ],
     'config',
   );
-  const model = optionsObject(c.model, 'config.model', false);
-  checkKnownKeys(model, ['backbone', 'dim', 'batchNorm'], 'config.model');
   const loss = optionsObject(c.loss, 'config.loss', false);
   checkKnownKeys(loss, ['kind', 'margin', 'distance', 'soft'], 'config.loss');
   const batch = optionsObject(c.batch, 'config.batch', false);
@@ -67,11 +69,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
   const data = resolveDataSource(c.data);
   return {
     data,
-    model: {
-      backbone: oneOf(model.backbone, 'config.model.backbone', BACKBONES, 'convnet'),
-      dim: model.dim === undefined ? 128 : positiveInteger(model.dim, 'config.model.dim'),
-      batchNorm: oneOf(model.batchNorm, 'config.model.batchNorm', BATCH_NORM_STATISTICS, 'sync'),
-    },
+    model: resolveModelConfig(c.model),
     loss: {
       kind,
       margin: finiteNumber(loss.margin, 'config.loss.margin', 1.0),

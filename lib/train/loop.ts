@@ -10,7 +10,9 @@ import { validationBatches } from '../data/sampler';
 import { SemihardError, rangeError } from '../errors';
 import { resolveTrainConfig } from './config';
 import { epochPlan } from './epoch-plan';
+import { networkNormalisation, resolveStem } from './model-config';
 import { nativeTrainerOptions } from './native-options';
+import { loadPretrained } from './pretrained';
 import { setDataOptions, withFeed } from './trainer-data';
 import { checkResumable, checkSameFiles } from './resume';
 import type { HistoryEntry, TrainCheckpointHeader, TrainConfig, TrainPosition, TrainResult } from './types';
@@ -30,22 +32,26 @@ function abortError(signal: AbortSignal, checkpoint: string): SemihardError {
 
 /** Trains an embedding network with a triplet loss; resolves when all phases are done. */
 export async function train(config: TrainConfig): Promise<TrainResult> {
-  const resolved = resolveTrainConfig(config);
+  const given = resolveTrainConfig(config);
   const { signal, onProgress, onEpoch } = config;
   if (signal?.aborted) throw abortError(signal, '(nothing was written)');
-  if (resolved.threads !== null) binding.setNumThreads(resolved.threads);
-  const checkpointFile = path.join(resolved.checkpointDir, 'last.ckpt');
+  if (given.threads !== null) binding.setNumThreads(given.threads);
+  const checkpointFile = path.join(given.checkpointDir, 'last.ckpt');
 
   let previous: { header: TrainCheckpointHeader; state: Buffer } | null = null;
-  if (resolved.resume && fs.existsSync(checkpointFile)) {
-    previous = await readCheckpoint<TrainCheckpointHeader>(checkpointFile);
-    checkResumable(checkpointFile, previous.header, resolved);
-  }
+  if (given.resume && fs.existsSync(checkpointFile)) previous = await readCheckpoint<TrainCheckpointHeader>(checkpointFile);
 
-  const dataset = await loadDataset(resolved.data, resolved.seed, { onProgress, signal, concurrency: resolved.threads ?? undefined });
-  if (previous) checkSameFiles(checkpointFile, previous.header, dataset);
+  const dataset = await loadDataset(given.data, given.seed, { onProgress, signal, concurrency: given.threads ?? undefined });
+  // A ResNet's default stem depends on the size the network sees.
+  const resolved = { ...given, model: resolveStem(given.model, dataset) };
+  if (previous) {
+    checkResumable(checkpointFile, previous.header, resolved);
+    checkSameFiles(checkpointFile, previous.header, dataset);
+  }
   const trainer = createTrainer(nativeTrainerOptions(resolved, dataset.channels));
-  trainer.setData(setDataOptions(dataset, true));
+  trainer.setData({ ...setDataOptions(dataset, true), normalisation: networkNormalisation(resolved.model, dataset.normalisation) });
+  // A resumed run's checkpoint holds the weights.
+  if (resolved.model.pretrained !== null && !previous) await loadPretrained(trainer, resolved.model.pretrained, resolved.model.backbone);
   const batchSize = Math.min(resolved.batch.classes, dataset.classes) * resolved.batch.perClass;
   const dist = resolved.distributed;
   if (dist && batchSize % dist.worldSize !== 0) {
@@ -107,7 +113,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       const p = resolved.phases[phase];
       const epochsBefore = resolved.phases.slice(0, phase).reduce((n, q) => n + q.epochs, 0);
       const stepsPerEpoch = epochPlan(resolved, dataset, epochsBefore).steps;
-      trainer.beginPhase(p.freeze, p.maxLr, p.epochs * stepsPerEpoch);
+      trainer.beginPhase(p.freeze, p.maxLr, p.epochs * stepsPerEpoch, p.backboneLrFactor);
       if (previous && phase === previous.header.next.phase) {
         // Mid-phase: the phase's optimiser and schedule continue; at a phase's start they are fresh.
         const midPhase = previous.header.next.epoch > 0 || previous.header.next.step > 0;

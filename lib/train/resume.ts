@@ -5,7 +5,8 @@ import type { Dataset } from '../data/datasets';
 import { dataIdentity } from '../data/source';
 import { SemihardError } from '../errors';
 import { isPlainObject } from '../validate';
-import type { ResolvedTrainConfig, TrainCheckpointHeader } from './types';
+import { isResNet } from './model-config';
+import type { ResolvedModelConfig, ResolvedTrainConfig, TrainCheckpointHeader } from './types';
 
 // Fields that must match for a checkpoint to be resumed: everything that shapes the run.
 const RESUME_KEYS = ['data', 'model', 'loss', 'batch', 'phases', 'seed', 'weightDecay', 'gradClip', 'augment'] as const;
@@ -23,12 +24,25 @@ function describeDifference(a: unknown, b: unknown, prefix: string): string | nu
 
 /**
  * A checkpoint's config in today's shape: before model.batchNorm existed every run trained
- * with 'sync'; before the augmentation had ranges, `augment: true` meant the defaults.
+ * with 'sync'; before the augmentation had ranges, `augment: true` meant the defaults; before
+ * fastai's head and torchvision's ResNets (issue 13) a network had an average pool and a bare
+ * linear layer, ResNets the small stem, and every phase one rate for all parameters.
  */
 export function upgradeConfig(config: ResolvedTrainConfig): ResolvedTrainConfig {
   // Before image folders, augmentation had no crop.
   const augment = (config.augment as unknown) === true ? { ...DEFAULT_AUGMENT } : config.augment === false ? false : { ...config.augment, crop: config.augment.crop ?? false };
-  return { ...config, model: { ...config.model, batchNorm: config.model.batchNorm ?? 'sync' }, augment };
+  const m = config.model as Partial<ResolvedModelConfig> & Pick<ResolvedModelConfig, 'backbone' | 'dim'>;
+  const model: ResolvedModelConfig = {
+    ...m,
+    batchNorm: m.batchNorm ?? 'sync',
+    stem: m.stem !== undefined ? m.stem : isResNet(m.backbone) ? 'small' : null,
+    pool: m.pool ?? 'avg',
+    headBatchNorm: m.headBatchNorm ?? false,
+    dropout: m.dropout ?? 0,
+    pretrained: m.pretrained ?? null,
+  };
+  const phases = Array.isArray(config.phases) ? config.phases.map((p) => ({ ...p, backboneLrFactor: p.backboneLrFactor ?? 1 })) : config.phases;
+  return { ...config, model, augment, phases };
 }
 
 export function checkResumable(file: string, header: TrainCheckpointHeader, config: ResolvedTrainConfig): void {

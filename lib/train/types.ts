@@ -4,14 +4,67 @@ import type { AugmentConfig, ResolvedAugment } from '../augment';
 import type { CheckpointHeader } from '../checkpoint';
 import type { DataSource, DecodeProgressEvent, ResolvedDataSource } from '../data/datasets';
 import type { DistributedConfig, ResolvedDistributed } from '../distributed';
-import type { Backbone, BatchNormStatistics, Device, Distance, Freeze, LossKind, Sampler } from '../enums';
+import type { Backbone, BatchNormStatistics, Device, Distance, Freeze, LossKind, Pool, Sampler, Stem } from '../enums';
 
-export type { Backbone, BatchNormStatistics, Freeze } from '../enums';
+export type { Backbone, BatchNormStatistics, Freeze, Pool, Stem } from '../enums';
 
 export interface PhaseConfig {
   epochs: number;
   maxLr: number;
   freeze: Freeze;
+  /**
+   * The backbone's learning rate as a factor of the phase's (default 1; positive), through the
+   * whole one-cycle schedule: the head learns at maxLr, the body (its BatchNorm layers
+   * included) at backboneLrFactor × maxLr (fastai's discriminative rates, slice(lo, hi)).
+   */
+  backboneLrFactor?: number;
+}
+
+/** A phase with every default filled in. */
+export type ResolvedPhaseConfig = Required<PhaseConfig>;
+
+/** The network: body, stem and fastai's head. */
+export interface ModelConfig {
+  backbone?: Backbone;
+  dim?: number;
+  /**
+   * BatchNorm's statistics in training: 'sync' (default: the global batch's, also across
+   * ranks), 'local' (each rank's own, like DDP without SyncBatchNorm), 'frozen' (the running
+   * statistics, not updated: every sample's embedding depends on that sample only).
+   */
+  batchNorm?: BatchNormStatistics;
+  /**
+   * ResNets only: 'imagenet' (torchvision's 7×7 stride-2 conv and max-pool) or 'small' (3×3
+   * stride-1, no max-pool). Default: 'imagenet' with pretrained weights or images of at
+   * least 64 px on their shorter side, else 'small'.
+   */
+  stem?: Stem;
+  /** The head's pooling: 'concat' ([average, max], fastai's; the ResNets' default) or 'avg' (the convnets' default). */
+  pool?: Pool;
+  /** A BatchNorm over the pooled features before the linear layer (default: true for ResNets, false for convnets). */
+  headBatchNorm?: boolean;
+  /** Dropout before the linear layer, in [0, 1) (default: 0.25 for ResNets, 0 for convnets). */
+  dropout?: number;
+  /**
+   * A torchvision ResNet weight file (.pth or .safetensors: the state_dict of
+   * torchvision.models.resnetXX, fc dropped) the backbone starts from. ResNets only. Then the
+   * network takes 3 channels (1-channel images are replicated) normalised with ImageNet's
+   * statistics, and the stem defaults to 'imagenet'.
+   */
+  pretrained?: string;
+}
+
+/** The network with every default filled in (stem null: a convnet, which has none). */
+export interface ResolvedModelConfig {
+  backbone: Backbone;
+  dim: number;
+  batchNorm: BatchNormStatistics;
+  stem: Stem | null;
+  pool: Pool;
+  headBatchNorm: boolean;
+  dropout: number;
+  /** The weight file's path (absolute), or null. */
+  pretrained: string | null;
 }
 
 /** A training step done. */
@@ -41,12 +94,7 @@ export interface EpochEvent {
 
 export interface TrainConfig {
   data: DataSource;
-  /**
-   * batchNorm: BatchNorm's statistics in training: 'sync' (default: the global batch's, also
-   * across ranks), 'local' (each rank's own, like DDP without SyncBatchNorm), 'frozen' (the
-   * running statistics, not updated: every sample's embedding depends on that sample only).
-   */
-  model?: { backbone?: Backbone; dim?: number; batchNorm?: BatchNormStatistics };
+  model?: ModelConfig;
   loss?: { kind?: LossKind; margin?: number; distance?: Distance; soft?: boolean };
   /** P classes × K samples per batch; default 8 × 16 (P capped at the number of classes). */
   batch?: { classes?: number; perClass?: number; sampler?: Sampler };
@@ -105,10 +153,10 @@ export interface TrainResult {
 /** The configuration with every default filled in: what a checkpoint records. */
 export interface ResolvedTrainConfig {
   data: ResolvedDataSource;
-  model: { backbone: Backbone; dim: number; batchNorm: BatchNormStatistics };
+  model: ResolvedModelConfig;
   loss: { kind: LossKind; margin: number; distance: Distance; soft: boolean };
   batch: { classes: number; perClass: number; sampler: Sampler };
-  phases: PhaseConfig[];
+  phases: ResolvedPhaseConfig[];
   seed: number;
   device: Device;
   threads: number | null;

@@ -64,7 +64,7 @@ describe('semihard lr-find', () => {
   // A value outside a flag's choices (the tuples lrFind() validates against, written out here)
   // is commander's error, exit 2, before anything is drawn.
   it.each([
-    ['--backbone <name>', 'vgg', 'convnet, convnet-spatial, resnet18, resnet34'],
+    ['--backbone <name>', 'vgg', 'convnet, convnet-spatial, resnet18, resnet34, resnet50'],
     ['--freeze <what>', 'all', 'backbone, none'],
     ['--device <d>', 'tpu', 'cpu, cuda, auto'],
   ])('%s %s: exit 2, listing the choices', (flag, value, choices) => {

@@ -49,7 +49,8 @@ describe('semihard train', () => {
       'train', '--data', dir, '--backbone', 'convnet-spatial', '--dim', '8', '--batch-norm', 'local',
       '--loss', 'hard', '--soft', '--margin', '0.5', '--distance', 'angular',
       '--classes', '4', '--per-class', '4', '--sampler', 'shuffled',
-      '--frozen-epochs', '2', '--frozen-lr', '0.02', '--epochs', '3', '--lr', '0.003',
+      '--frozen-epochs', '2', '--frozen-lr', '0.02', '--epochs', '3', '--lr', '0.003', '--backbone-lr-factor', '0.5',
+      '--pool', 'concat', '--dropout', '0.1', '--no-head-batch-norm',
       '--seed', '7', '--device', 'cpu', '--threads', '1', '--weight-decay', '0.001', '--grad-clip', '2',
       '--rotation', '5', '--scale', '0.05', '--translate', '0.125', '--flip',
       '--checkpoint-dir', ckpt, '--max-steps', '1', '--json',
@@ -57,12 +58,13 @@ describe('semihard train', () => {
     expect(r.status).toBe(0);
     expect((await header(ckpt)).config).toEqual({
       data: { idxDir: dir },
-      model: { backbone: 'convnet-spatial', dim: 8, batchNorm: 'local' },
+      model: { backbone: 'convnet-spatial', dim: 8, batchNorm: 'local', stem: null, pool: 'concat', headBatchNorm: false, dropout: 0.1, pretrained: null },
       loss: { kind: 'hard', margin: 0.5, distance: 'angular', soft: true },
       batch: { classes: 4, perClass: 4, sampler: 'shuffled' },
+      // --backbone-lr-factor: the unfrozen phase's.
       phases: [
-        { epochs: 2, maxLr: 0.02, freeze: 'backbone' },
-        { epochs: 3, maxLr: 0.003, freeze: 'none' },
+        { epochs: 2, maxLr: 0.02, freeze: 'backbone', backboneLrFactor: 1 },
+        { epochs: 3, maxLr: 0.003, freeze: 'none', backboneLrFactor: 0.5 },
       ],
       seed: 7,
       device: 'cpu',
@@ -89,10 +91,10 @@ describe('semihard train', () => {
   it('--frozen-epochs 0 or --epochs 0 leaves that phase out; the other keeps its default', async () => {
     const a = path.join(tmp, 'ck-unfrozen-only');
     expect(runCli(['train', ...tiny(a), '--frozen-epochs', '0', '--lr', '0.005', '--max-steps', '1', '--json']).status).toBe(0);
-    expect((await header(a)).config.phases).toEqual([{ epochs: DEFAULT_PHASES[1].epochs, maxLr: 0.005, freeze: 'none' }]);
+    expect((await header(a)).config.phases).toEqual([{ epochs: DEFAULT_PHASES[1].epochs, maxLr: 0.005, freeze: 'none', backboneLrFactor: 1 }]);
     const b = path.join(tmp, 'ck-frozen-only');
     expect(runCli(['train', ...tiny(b), '--epochs', '0', '--max-steps', '1', '--json']).status).toBe(0);
-    expect((await header(b)).config.phases).toEqual([DEFAULT_PHASES[0]]);
+    expect((await header(b)).config.phases).toEqual([{ ...DEFAULT_PHASES[0], backboneLrFactor: 1 }]);
   }, testTimeout(2));
 
   it('passes the augmentation flags; --no-augment turns it off', async () => {
@@ -131,7 +133,7 @@ describe('semihard train', () => {
   // A value outside a flag's choices (the tuples train() validates against, written out here)
   // is commander's error, exit 2, before anything is written.
   it.each([
-    ['--backbone <name>', 'vgg', 'convnet, convnet-spatial, resnet18, resnet34'],
+    ['--backbone <name>', 'vgg', 'convnet, convnet-spatial, resnet18, resnet34, resnet50'],
     ['--loss <kind>', 'triplet', 'semihard, hard'],
     ['--distance <d>', 'cosine', 'L2, squared-L2, angular'],
     ['--sampler <kind>', 'random', 'balanced, shuffled'],
