@@ -30,7 +30,7 @@ export function resolveModelConfig(value: unknown): ResolvedModelConfig {
     if (typeof model.pretrained !== 'string' || model.pretrained.length === 0) {
       throw typeError('config.model.pretrained', 'a weight file path', model.pretrained);
     }
-    if (!resnet) throw rangeError('config.model.backbone', `a ResNet (${RESNET_BACKBONES.join(', ')}) for pretrained weights`, backbone);
+    if (!resnet) throw rangeError('config.model.backbone', `a ResNet (${RESNET_BACKBONES.join(', ')}) when config.model.pretrained is given`, backbone);
     pretrained = path.resolve(model.pretrained);
   }
   const dropout = finiteNumber(model.dropout, 'config.model.dropout', resnet ? 0.25 : 0);
