@@ -165,6 +165,26 @@ describe('loading weights', () => {
   });
 });
 
+describe('states of an older semihard', () => {
+  it('a ResNet state of format 1 (semihard\'s own ResNet layout) is refused with a clear error; the network is unchanged', async () => {
+    const saved = trainer('resnet18', { stem: 'small' });
+    const file = path.join(tmp, 'state-format-2.bin');
+    fs.writeFileSync(file, await saved.saveState());
+    // The same state stamped with format 1 (its first record), as states were before torchvision's names.
+    runPython([path.join(referenceScripts, 'restamp_state.py'), file, path.join(tmp, 'state-format-1.bin'), '1']);
+    const t = trainer('resnet18', { stem: 'small', seed: 2 });
+    const before = await t.exportWeights();
+    await expect(t.loadState(fs.readFileSync(path.join(tmp, 'state-format-1.bin')))).rejects.toThrow(
+      "the state was saved by an older semihard with another ResNet layout (before torchvision's names); this semihard cannot load it: train the network again",
+    );
+    const after = await t.exportWeights();
+    after.forEach((e, i) => expect([e.name, Buffer.from(e.data).equals(Buffer.from(before[i].data))]).toEqual([e.name, true]));
+    // The format-2 original loads.
+    await t.loadState(fs.readFileSync(file));
+    expect(Buffer.from((await t.exportWeights())[0].data).equals(Buffer.from((await saved.exportWeights())[0].data))).toBe(true);
+  });
+});
+
 describe('phases', () => {
   // 16 random 3-channel 16 × 16 images of 4 classes: a batch of 16.
   const count = 16;
