@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NativeNamedTensor, NativeTrainer, NativeTrainerOptions } from '../binding';
-import { createTrainer } from '../lib/binding';
+import { createEmbedder, createTrainer } from '../lib/binding';
 import { referenceScripts, runPython } from './helpers/torch-reference';
 
 const ARCHS = ['resnet18', 'resnet34', 'resnet50'] as const;
@@ -162,6 +162,49 @@ describe('loading weights', () => {
       expect([e.name, got.dtype, got.shape]).toEqual([e.name, e.dtype, e.shape]);
       expect([e.name, Buffer.from(got.data).equals(Buffer.from(e.data))]).toEqual([e.name, true]);
     }
+  });
+});
+
+describe('the binding', () => {
+  it('checks only what protects memory: an array of objects, a known dtype, shapes of safe integers, data of shape × dtype bytes', async () => {
+    const t = trainer('resnet18', { stem: 'small' });
+    const good = { name: 'conv1.weight', dtype: 'float32', shape: [64, 3, 3, 3], data: new Uint8Array(64 * 27 * 4) } as const;
+    const refused = (tensors: unknown): unknown => {
+      try {
+        void t.loadBackboneWeights(tensors as NativeNamedTensor[]);
+      } catch (err) {
+        return err;
+      }
+      throw new Error('accepted');
+    };
+    expect(refused({})).toMatchObject({ name: 'TypeError', argument: 'tensors' });
+    expect(refused([5])).toMatchObject({ name: 'TypeError', argument: 'tensors[0]' });
+    expect(refused([{ ...good, name: 5 }])).toMatchObject({ name: 'TypeError', argument: 'tensors[0].name' });
+    expect(refused([{ ...good, dtype: 'complex64' }])).toMatchObject({ name: 'RangeError', argument: 'tensors[0].dtype' });
+    expect(refused([good, { ...good, shape: [64, -3] }])).toMatchObject({ name: 'RangeError', argument: 'tensors[1].shape' });
+    expect(refused([{ ...good, shape: [64, 1.5] }])).toMatchObject({ name: 'RangeError', argument: 'tensors[0].shape' });
+    expect(refused([{ ...good, data: new Float32Array(64 * 27) }])).toMatchObject({ name: 'TypeError', argument: 'tensors[0].data' });
+    expect(refused([{ ...good, data: new Uint8Array(64 * 27 * 4 - 1) }])).toMatchObject({
+      name: 'RangeError',
+      argument: 'tensors[0].data',
+      message: 'Expected tensors[0].data to hold 1728 float32 values (6912 bytes) but it holds 6911 bytes',
+    });
+    expect(refused([{ ...good, dtype: 'int64' }])).toMatchObject({ name: 'RangeError', argument: 'tensors[0].data' });
+    // None of them left the trainer busy.
+    await t.loadBackboneWeights((await t.exportWeights()).filter((e) => !e.name.startsWith('head.')));
+  });
+
+  it("an Embedder built from a trainer's state exports the trainer's weights", async () => {
+    const t = trainer('resnet34', { stem: 'imagenet', pool: 'concat', headBatchNorm: true, dropout: 0.25 });
+    t.setData({ train: { images: new Uint8Array(2 * 8 * 8 * 3), labels: Int32Array.from([0, 1]) }, valid: null, geometry: { channels: 3, storedHeight: 8, storedWidth: 8, height: 8, width: 8 }, normalisation: null });
+    const embedder = await createEmbedder(
+      { backbone: 'resnet34', dim: 8, stem: 'imagenet', pool: 'concat', headBatchNorm: true, dropout: 0.25, channels: 3, device: 'cpu' },
+      await t.saveState(),
+    );
+    const a = await t.exportWeights();
+    const b = await embedder.exportWeights();
+    expect(b.map((e) => [e.name, e.dtype, e.shape])).toEqual(a.map((e) => [e.name, e.dtype, e.shape]));
+    b.forEach((e, i) => expect([e.name, Buffer.from(e.data).equals(Buffer.from(a[i].data))]).toEqual([e.name, true]));
   });
 });
 

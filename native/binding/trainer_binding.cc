@@ -122,7 +122,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
-      return queue_load_backbone_weights(env, trainer_->model(), info[0], job_.occupy(), Value());
+      WeightsArg tensors = backbone_weights_arg(env, info[0]);
+      return queue_load_backbone_weights(env, trainer_->model(), std::move(tensors), job_.occupy(), Value());
     });
   }
 

@@ -11,10 +11,14 @@
 
 namespace semihard::binding {
 
-Napi::Promise queue_load_backbone_weights(Napi::Env env, core::EmbeddingNet model, const Napi::Value& tensors,
-                                          TaskWorker::Finally release, Napi::Object keep_alive) {
+WeightsArg backbone_weights_arg(Napi::Env env, const Napi::Value& tensors) {
   auto data = std::make_shared<std::vector<core::NamedTensorData>>();
   for (auto& [name, tensor] : named_tensors_to_tensors(env, tensors, "tensors")) data->push_back({name, std::move(tensor)});
+  return data;
+}
+
+Napi::Promise queue_load_backbone_weights(Napi::Env env, core::EmbeddingNet model, WeightsArg data,
+                                          TaskWorker::Finally release, Napi::Object keep_alive) {
   return TaskWorker::queue(
       env, "semihard:load-weights", [model, data]() mutable { core::load_backbone_weights(model, *data); },
       [](Napi::Env e) -> Napi::Value { return e.Undefined(); }, std::move(release), keep_alive);

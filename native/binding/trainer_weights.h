@@ -5,13 +5,22 @@
 
 #include <napi.h>
 
+#include <memory>
+#include <vector>
+
 #include "../core/embedding_net.h"
+#include "../core/state_dict.h"
 #include "task_worker.h"
 
 namespace semihard::binding {
 
-// loadBackboneWeights(tensors) -> Promise<void>: copies `tensors` now; loads them on a worker.
-Napi::Promise queue_load_backbone_weights(Napi::Env env, core::EmbeddingNet model, const Napi::Value& tensors,
+// loadBackboneWeights(tensors)'s argument, converted and copied (before the job slot is taken:
+// a refused argument leaves the object idle).
+using WeightsArg = std::shared_ptr<std::vector<core::NamedTensorData>>;
+WeightsArg backbone_weights_arg(Napi::Env env, const Napi::Value& tensors);
+
+// loadBackboneWeights(tensors) -> Promise<void>: loads the copied tensors on a worker.
+Napi::Promise queue_load_backbone_weights(Napi::Env env, core::EmbeddingNet model, WeightsArg tensors,
                                           TaskWorker::Finally release, Napi::Object keep_alive);
 
 // exportWeights() -> Promise<NamedTensor[]>.
