@@ -120,6 +120,10 @@ describe('semihard train', () => {
     [['--seed', '-1'], 'config.seed', '-1 of type number'],
     [['--max-steps', '0'], 'config.maxSteps', '0 of type number'],
     [['--weight-decay', '-1'], 'config.weightDecay', '-1 of type number'],
+    [['--backbone-lr-factor', '0'], 'config.phases[1].backboneLrFactor', '0 of type number'],
+    [['--dropout', '1'], 'config.model.dropout', '1 of type number'],
+    [['--stem', 'small'], 'config.model.stem', "'small' of type string"],
+    [['--pretrained', 'w.pth'], 'config.model.backbone', "'convnet' of type string"],
   ])('%j: exit 2, naming %s', (flags, setting, received) => {
     const ckpt = path.join(tmp, `ck-bad-${flags.join('').replace(/\W/g, '_')}`);
     const r = runCli(['train', '--data', dir, '--device', 'cpu', '--threads', '1', '--checkpoint-dir', ckpt, ...flags]);
@@ -128,6 +132,15 @@ describe('semihard train', () => {
     expect(line).toContain(` for ${setting} but received ${received}`);
     expect(r.status).toBe(2);
     expect(fs.existsSync(ckpt)).toBe(false);
+  });
+
+  it('--pretrained with a ResNet: a weight file that cannot be read stops the run (exit 1) naming it, before any checkpoint', () => {
+    const ckpt = path.join(tmp, 'ck-pretrained');
+    const file = path.join(tmp, 'no-such-weights.pth');
+    const r = runCli(['train', '--data', dir, '--device', 'cpu', '--threads', '1', '--checkpoint-dir', ckpt, '--backbone', 'resnet18', '--pretrained', file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(file);
+    expect(fs.existsSync(path.join(ckpt, 'last.ckpt'))).toBe(false);
   });
 
   // A value outside a flag's choices (the tuples train() validates against, written out here)
@@ -140,6 +153,8 @@ describe('semihard train', () => {
     ['--device <d>', 'tpu', 'cpu, cuda, auto'],
     ['--batch-norm <stats>', 'none', 'sync, local, frozen'],
     ['--dist-backend <name>', 'mpi', 'gloo, nccl, auto'],
+    ['--stem <kind>', 'tiny', 'imagenet, small'],
+    ['--pool <kind>', 'max', 'concat, avg'],
   ])('%s %s: exit 2, listing the choices', (flag, value, choices) => {
     const ckpt = path.join(tmp, `ck-choice-${value}`);
     const r = runCli(['train', '--data', dir, '--checkpoint-dir', ckpt, flag.split(' ')[0], value]);
