@@ -258,6 +258,8 @@ export interface NativeEmbedderOptions extends NativeNetworkOptions {
 export interface NativeEmbedder {
   /** The state's geometry (states saved before it was recorded: channels 1, stored = network size). */
   readonly geometry: NativeImageGeometry;
+  /** The state's normalisation: one mean and std per channel of the network's input (float32 values). */
+  readonly normalisation: { mean: number[]; std: number[] };
   /** Images: count × storedHeight × storedWidth × channels of `geometry`, Uint8Array 0..255 or Float32Array 0..1, centre-cropped; count × dim out, unit rows. */
   embed(images: Uint8Array | Float32Array, count: number): Promise<Float32Array>;
   /** As NativeTrainer.exportWeights. */

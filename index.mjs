@@ -53,6 +53,8 @@ export const {
   weightFileFormat,
   readSafetensors,
   writeSafetensors,
+  exportModel,
+  descriptionFile,
   TENSOR_DTYPES,
   augmentImages,
   FASHION_MNIST_CLASSES,

@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { addEmbedCommand } from './cli/embed';
 import { addEvalCommand } from './cli/eval';
+import { addExportCommand } from './cli/export';
 import { addLrFindCommand } from './cli/lr-find';
 import { addPlotHistoryCommand } from './cli/plot-history';
 import { addTrainCommand } from './cli/train';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   addPlotHistoryCommand(program);
   addEvalCommand(program);
   addEmbedCommand(program);
+  addExportCommand(program);
   return program;
 }
 

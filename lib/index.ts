@@ -108,6 +108,8 @@ export { writeNpy, writeProjector, projectorFiles } from './export';
 export { readWeightFile, weightFileFormat } from './model/weight-file';
 export type { WeightFileFormat } from './model/weight-file';
 export { readSafetensors, writeSafetensors } from './model/safetensors';
+export { exportModel, descriptionFile } from './model/export-model';
+export type { ExportedModel, ModelDescription } from './model/export-model';
 export type { SafetensorsContent } from './model/safetensors';
 export { TENSOR_DTYPES } from './model/named-tensor';
 export type { NamedTensor, TensorDtype } from './model/named-tensor';

@@ -7,8 +7,8 @@ import { rangeError, typeError } from './errors';
 import { writePicture } from './plot/render';
 import { lrFindSpec } from './plot/specs';
 import { epochPlan, nativeTrainerOptions, resolveTrainConfig, type Freeze, type TrainConfig } from './train';
-import { networkNormalisation, resolveStem } from './train/model-config';
-import { loadPretrained } from './train/pretrained';
+import { resolveStem } from './train/model-config';
+import { loadPretrained, pretrainedInputChannels, readPretrained } from './train/pretrained';
 import { setDataOptions, withFeed } from './train/trainer-data';
 import { binding } from './binding';
 import { checkKnownKeys, finiteNumber, oneOf, optionsObject, positiveInteger } from './validate';
@@ -57,10 +57,13 @@ export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
   if (given.threads !== null) binding.setNumThreads(given.threads);
 
   const dataset = await loadDataset(given.data, given.seed);
-  const resolved = { ...given, model: resolveStem(given.model, dataset) };
+  let model = resolveStem(given.model, dataset);
+  const weights = model.pretrained !== null ? await readPretrained(model.pretrained) : null;
+  if (weights) model = { ...model, inputChannels: pretrainedInputChannels(weights, dataset.channels) };
+  const resolved = { ...given, model };
   const trainer = createTrainer(nativeTrainerOptions(resolved, dataset.channels));
-  trainer.setData({ ...setDataOptions(dataset, false), normalisation: networkNormalisation(resolved.model, dataset.normalisation) });
-  if (resolved.model.pretrained !== null) await loadPretrained(trainer, resolved.model.pretrained, resolved.model.backbone);
+  trainer.setData({ ...setDataOptions(dataset, false), normalisation: weights?.normalisation ?? dataset.normalisation });
+  if (weights) await loadPretrained(trainer, weights, resolved.model.backbone);
   const plans = [];
   let planned = 0;
   for (let epoch = 0; planned < count; epoch++) {

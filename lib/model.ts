@@ -5,6 +5,7 @@ import type { NativeEmbedder, NativeImageGeometry } from '../binding';
 import { createEmbedder } from './binding';
 import { readCheckpoint } from './checkpoint';
 import { decodeImages, type DecodeTarget } from './data/decode';
+import type { NamedTensor } from './model/named-tensor';
 import { SemihardError, rangeErrorWithMessage, typeError } from './errors';
 import { BACKBONES, DEVICES, POOLS, STEMS, isMember, type Device } from './enums';
 import { nativeNetworkOptions, upgradeConfig, type TrainCheckpointHeader } from './train';
@@ -33,6 +34,10 @@ export interface Model {
   readonly storedHeight: number;
   readonly storedWidth: number;
   readonly classNames: string[];
+  /** Channels of the network's input: `channels`, or 3 when 1-channel images are replicated (a pretrained 3-channel backbone). */
+  readonly inputChannels: 1 | 3;
+  /** The per-channel statistics the network's input is normalised with ((x − mean) / std on values in [0, 1]), inputChannels each. */
+  readonly normalisation: { mean: number[]; std: number[] };
   /** The training checkpoint's header (configuration, history, versions). */
   readonly checkpoint: TrainCheckpointHeader;
   /**
@@ -53,6 +58,12 @@ export interface Model {
    * 'image <index>' for a Buffer).
    */
   embed(files: readonly (string | Buffer)[], options?: EmbedFilesOptions): Promise<Float32Array>;
+  /**
+   * Every parameter and buffer of the network on the CPU: the backbone's under torchvision's
+   * state_dict keys (ResNets: conv1.weight, layer1.0.bn1.running_mean, …), the head's under
+   * head.* (head.bn.*, head.linear.weight). What exportModel writes.
+   */
+  weights(): Promise<NamedTensor[]>;
 }
 
 /** A promise with its resolve and reject (Promise.withResolvers, which Node 20 lacks). */
@@ -98,6 +109,24 @@ class LoadedModel implements Model {
   }
   get classNames(): string[] {
     return this.checkpoint.dataset.classNames;
+  }
+  get inputChannels(): 1 | 3 {
+    return this.embedder.normalisation.mean.length === 3 ? 3 : 1;
+  }
+  get normalisation(): { mean: number[]; std: number[] } {
+    const n = this.embedder.normalisation;
+    return { mean: [...n.mean], std: [...n.std] };
+  }
+
+  weights(): Promise<NamedTensor[]> {
+    // The native embedder runs one job at a time: after any embedding in flight.
+    const run = this.pending === 0 ? this.embedder.exportWeights() : this.last.then(() => this.embedder.exportWeights());
+    this.pending++;
+    this.last = run.then(
+      () => this.pending--,
+      () => this.pending--,
+    );
+    return run;
   }
 
   embed(images: Uint8Array | Float32Array, count: number): Promise<Float32Array>;

@@ -3,7 +3,7 @@
 // a TypeError/RangeError naming its option.
 import * as path from 'node:path';
 import { nativeTrainerOptions, resolveTrainConfig, upgradeConfig, type ResolvedTrainConfig } from '../lib/train';
-import { networkInputChannels, networkNormalisation, resolveStem } from '../lib/train/model-config';
+import { networkInputChannels, resolveStem } from '../lib/train/model-config';
 
 const thrown = (config: unknown): Error => {
   try {
@@ -18,12 +18,12 @@ describe('config.model', () => {
   it('ResNets default to fastai\'s head (concat pool, BatchNorm, dropout 0.25); convnets keep the average pool alone', () => {
     for (const backbone of ['resnet18', 'resnet34', 'resnet50'] as const) {
       expect(resolveTrainConfig({ data: 'mnist', model: { backbone } }).model).toEqual({
-        backbone, dim: 128, batchNorm: 'sync', stem: null, pool: 'concat', headBatchNorm: true, dropout: 0.25, pretrained: null,
+        backbone, dim: 128, batchNorm: 'sync', stem: null, pool: 'concat', headBatchNorm: true, dropout: 0.25, pretrained: null, inputChannels: null,
       });
     }
     for (const backbone of ['convnet', 'convnet-spatial'] as const) {
       expect(resolveTrainConfig({ data: 'mnist', model: { backbone } }).model).toEqual({
-        backbone, dim: 128, batchNorm: 'sync', stem: null, pool: 'avg', headBatchNorm: false, dropout: 0, pretrained: null,
+        backbone, dim: 128, batchNorm: 'sync', stem: null, pool: 'avg', headBatchNorm: false, dropout: 0, pretrained: null, inputChannels: null,
       });
     }
     expect(resolveTrainConfig({ data: 'mnist', model: { backbone: 'resnet18', stem: 'small', pool: 'avg', headBatchNorm: false, dropout: 0 } }).model).toMatchObject({
@@ -84,16 +84,13 @@ describe('the stem, the input channels and the normalisation', () => {
     expect(resolveStem(model({ backbone: 'convnet' }), { height: 224, width: 224 }).stem).toBeNull();
   });
 
-  it('pretrained: 3 input channels (1-channel images replicated natively) and ImageNet\'s statistics; else the images\' channels and the data set\'s own', () => {
+  it('input channels: as recorded (a pretrained file\'s conv1), else 3 with pretrained (checkpoints that recorded none), else the images\'', () => {
     const pretrained = model({ backbone: 'resnet18', pretrained: 'a.pth' });
     const plain = model({ backbone: 'resnet18' });
     expect([networkInputChannels(pretrained, 1), networkInputChannels(pretrained, 3)]).toEqual([3, 3]);
     expect([networkInputChannels(plain, 1), networkInputChannels(plain, 3)]).toEqual([1, 3]);
-    const own = { mean: [0.13], std: [0.31] };
-    expect(networkNormalisation(pretrained, own)).toEqual({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
-    expect(networkNormalisation(pretrained, null)).toEqual({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
-    expect(networkNormalisation(plain, own)).toBe(own);
-    expect(networkNormalisation(plain, null)).toBeNull();
+    expect(networkInputChannels({ ...pretrained, inputChannels: 1 }, 1)).toBe(1);
+    expect(plain.inputChannels).toBeNull();
   });
 
   it('the native options carry the network', () => {
@@ -115,10 +112,10 @@ describe('checkpoints from before issue 13', () => {
       phases: [{ epochs: 1, maxLr: 1e-2, freeze: 'backbone' }],
     } as unknown as ResolvedTrainConfig;
     const up = upgradeConfig(old);
-    expect(up.model).toEqual({ backbone: 'resnet18', dim: 64, batchNorm: 'sync', stem: 'small', pool: 'avg', headBatchNorm: false, dropout: 0, pretrained: null });
+    expect(up.model).toEqual({ backbone: 'resnet18', dim: 64, batchNorm: 'sync', stem: 'small', pool: 'avg', headBatchNorm: false, dropout: 0, pretrained: null, inputChannels: null });
     expect(up.phases).toEqual([{ epochs: 1, maxLr: 1e-2, freeze: 'backbone', backboneLrFactor: 1 }]);
     const convnet = upgradeConfig({ ...old, model: { backbone: 'convnet', dim: 32 } } as unknown as ResolvedTrainConfig);
-    expect(convnet.model).toEqual({ backbone: 'convnet', dim: 32, batchNorm: 'sync', stem: null, pool: 'avg', headBatchNorm: false, dropout: 0, pretrained: null });
+    expect(convnet.model).toEqual({ backbone: 'convnet', dim: 32, batchNorm: 'sync', stem: null, pool: 'avg', headBatchNorm: false, dropout: 0, pretrained: null, inputChannels: null });
     // Today's config is its own upgrade.
     expect(upgradeConfig(now)).toEqual(now);
   });

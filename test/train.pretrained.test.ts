@@ -59,6 +59,8 @@ describe('train() with pretrained weights', () => {
     const { header, state } = await readCheckpoint<TrainCheckpointHeader>(result.checkpoint);
     expect(header.config.model).toEqual({
       backbone: 'resnet18', dim: 16, batchNorm: 'sync', stem: 'imagenet', pool: 'concat', headBatchNorm: true, dropout: 0.25, pretrained: pth,
+      // What the file's conv1 takes.
+      inputChannels: 3,
     });
     expect(header.config.phases.map((p) => p.backboneLrFactor)).toEqual([1, 0.1]);
     const trainer = createTrainer({ ...nativeTrainerOptions(header.config, 1), device: 'cpu' });

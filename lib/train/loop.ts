@@ -10,11 +10,11 @@ import { validationBatches } from '../data/sampler';
 import { SemihardError, rangeError } from '../errors';
 import { resolveTrainConfig } from './config';
 import { epochPlan } from './epoch-plan';
-import { networkNormalisation, resolveStem } from './model-config';
+import { resolveStem } from './model-config';
 import { nativeTrainerOptions } from './native-options';
-import { loadPretrained } from './pretrained';
+import { loadPretrained, pretrainedInputChannels, readPretrained, type PretrainedWeights } from './pretrained';
 import { setDataOptions, withFeed } from './trainer-data';
-import { checkResumable, checkSameFiles } from './resume';
+import { checkResumable, checkSameFiles, upgradeConfig } from './resume';
 import type { HistoryEntry, TrainCheckpointHeader, TrainConfig, TrainPosition, TrainResult } from './types';
 
 function mean(values: ArrayLike<number>): number {
@@ -42,16 +42,24 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   if (given.resume && fs.existsSync(checkpointFile)) previous = await readCheckpoint<TrainCheckpointHeader>(checkpointFile);
 
   const dataset = await loadDataset(given.data, given.seed, { onProgress, signal, concurrency: given.threads ?? undefined });
-  // A ResNet's default stem depends on the size the network sees.
-  const resolved = { ...given, model: resolveStem(given.model, dataset) };
+  // A ResNet's default stem depends on the size the network sees; a pretrained file decides the
+  // input channels and normalisation (a resumed run's checkpoint recorded them).
+  let model = resolveStem(given.model, dataset);
+  let weights: PretrainedWeights | null = null;
+  if (previous) model = { ...model, inputChannels: upgradeConfig(previous.header.config).model.inputChannels };
+  else if (model.pretrained !== null) {
+    weights = await readPretrained(model.pretrained);
+    model = { ...model, inputChannels: pretrainedInputChannels(weights, dataset.channels) };
+  }
+  const resolved = { ...given, model };
   if (previous) {
     checkResumable(checkpointFile, previous.header, resolved);
     checkSameFiles(checkpointFile, previous.header, dataset);
   }
   const trainer = createTrainer(nativeTrainerOptions(resolved, dataset.channels));
-  trainer.setData({ ...setDataOptions(dataset, true), normalisation: networkNormalisation(resolved.model, dataset.normalisation) });
+  trainer.setData({ ...setDataOptions(dataset, true), normalisation: weights?.normalisation ?? dataset.normalisation });
   // A resumed run's checkpoint holds the weights.
-  if (resolved.model.pretrained !== null && !previous) await loadPretrained(trainer, resolved.model.pretrained, resolved.model.backbone);
+  if (weights) await loadPretrained(trainer, weights, resolved.model.backbone);
   const batchSize = Math.min(resolved.batch.classes, dataset.classes) * resolved.batch.perClass;
   const dist = resolved.distributed;
   if (dist && batchSize % dist.worldSize !== 0) {

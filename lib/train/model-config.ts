@@ -1,9 +1,8 @@
 // The network's configuration: config.model checked and defaulted (the ResNets get fastai's
 // head: concat pool, BatchNorm, dropout 0.25; the convnets keep theirs: average pool alone),
-// the stem chosen once the images' size is known, and what a pretrained backbone implies for
+// the stem chosen once the images' size is known, and the channels the network takes (a
 // the input: three channels and ImageNet's statistics.
 import * as path from 'node:path';
-import { imagenetNormalisation } from '../data/image-folder';
 import { BACKBONES, BATCH_NORM_STATISTICS, POOLS, RESNET_BACKBONES, STEMS, isMember, type Backbone } from '../enums';
 import { rangeError, typeError } from '../errors';
 import { booleanOption, checkKnownKeys, finiteNumber, oneOf, optionsObject, positiveInteger } from '../validate';
@@ -44,6 +43,7 @@ export function resolveModelConfig(value: unknown): ResolvedModelConfig {
     headBatchNorm: booleanOption(model.headBatchNorm, 'config.model.headBatchNorm', resnet),
     dropout,
     pretrained,
+    inputChannels: null,
   };
 }
 
@@ -54,15 +54,7 @@ export function resolveStem(model: ResolvedModelConfig, image: { height: number;
   return { ...model, stem };
 }
 
-/** The channels the network takes: a pretrained ResNet 3 (1-channel images replicated natively), else the images'. */
-export function networkInputChannels(model: Pick<ResolvedModelConfig, 'pretrained'>, channels: 1 | 3): 1 | 3 {
-  return model.pretrained !== null ? 3 : channels;
-}
-
-/** The normalisation the network is trained with: ImageNet's with pretrained weights, else the data set's own (null: the train set's statistics). */
-export function networkNormalisation(
-  model: Pick<ResolvedModelConfig, 'pretrained'>,
-  own: { mean: number[]; std: number[] } | null,
-): { mean: number[]; std: number[] } | null {
-  return model.pretrained !== null ? imagenetNormalisation(3) : own;
+/** The channels the network takes: as recorded (a pretrained file's conv1), else a pretrained ResNet 3 (1-channel images replicated natively), else the images'. */
+export function networkInputChannels(model: Pick<ResolvedModelConfig, 'pretrained' | 'inputChannels'>, channels: 1 | 3): 1 | 3 {
+  return model.inputChannels ?? (model.pretrained !== null ? 3 : channels);
 }

@@ -40,6 +40,7 @@ export function upgradeConfig(config: ResolvedTrainConfig): ResolvedTrainConfig 
     headBatchNorm: m.headBatchNorm ?? false,
     dropout: m.dropout ?? 0,
     pretrained: m.pretrained ?? null,
+    inputChannels: m.inputChannels ?? null,
   };
   const phases = Array.isArray(config.phases) ? config.phases.map((p) => ({ ...p, backboneLrFactor: p.backboneLrFactor ?? 1 })) : config.phases;
   return { ...config, model, augment, phases };

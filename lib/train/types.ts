@@ -65,6 +65,8 @@ export interface ResolvedModelConfig {
   dropout: number;
   /** The weight file's path (absolute), or null. */
   pretrained: string | null;
+  /** The network's input channels when they are not the images': a pretrained file's conv1 (null: the images'). */
+  inputChannels: 1 | 3 | null;
 }
 
 /** A training step done. */

@@ -21,7 +21,8 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
     return DefineClass(env, "Embedder",
                        {InstanceMethod("embed", &EmbedderWrap::embed),
                         InstanceMethod("exportWeights", &EmbedderWrap::export_weights),
-                        InstanceAccessor("geometry", &EmbedderWrap::geometry, nullptr)});
+                        InstanceAccessor("geometry", &EmbedderWrap::geometry, nullptr),
+                        InstanceAccessor("normalisation", &EmbedderWrap::normalisation, nullptr)});
   }
 
   // new Embedder({ backbone, dim, stem?, pool?, headBatchNorm?, dropout?, channels?,
@@ -58,6 +59,21 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
     out.Set("storedWidth", static_cast<double>(g.stored_width));
     out.Set("height", static_cast<double>(g.height));
     out.Set("width", static_cast<double>(g.width));
+    return out;
+  }
+
+  // normalisation: the state's { mean, std }, one value per channel of the network's input.
+  Napi::Value normalisation(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const core::Normalisation& n = embedder_->normalisation();
+    auto values = [&](const std::vector<float>& v) {
+      Napi::Array out = Napi::Array::New(env, v.size());
+      for (size_t i = 0; i < v.size(); ++i) out.Set(static_cast<uint32_t>(i), static_cast<double>(v[i]));
+      return out;
+    };
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("mean", values(n.mean));
+    out.Set("std", values(n.std));
     return out;
   }
 

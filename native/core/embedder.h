@@ -40,6 +40,8 @@ class Embedder {
   int64_t dim() const { return options_.network.dim; }
   EmbeddingNet& model() { return model_; }
   const ImageGeometry& geometry() const { return state_.geometry; }
+  // Of the network's input (after 1-channel images are replicated to a 3-channel network).
+  const Normalisation& normalisation() const { return state_.normalisation; }
   const torch::Device& device() const { return options_.device; }
 
  private:

@@ -34,7 +34,9 @@ void load_backbone_weights(EmbeddingNet& model, const std::vector<NamedTensorDat
   std::vector<std::string> unexpected, repeated, misshaped, missing;
   std::vector<std::pair<torch::Tensor, const torch::Tensor*>> copies;
   for (const NamedTensorData& t : tensors) {
-    if (t.name == "fc.weight" || t.name == "fc.bias") continue;
+    // The file's own task's output layers: torchvision's classifier, or the head of a network
+    // semihard exported (a new task gets a new head, as fastai's cnn_learner does).
+    if (t.name == "fc.weight" || t.name == "fc.bias" || t.name.rfind("head.", 0) == 0) continue;
     const auto found = entries.find(t.name);
     if (found == entries.end()) {
       unexpected.push_back(t.name);

@@ -58,7 +58,7 @@ describe('semihard train', () => {
     expect(r.status).toBe(0);
     expect((await header(ckpt)).config).toEqual({
       data: { idxDir: dir },
-      model: { backbone: 'convnet-spatial', dim: 8, batchNorm: 'local', stem: null, pool: 'concat', headBatchNorm: false, dropout: 0.1, pretrained: null },
+      model: { backbone: 'convnet-spatial', dim: 8, batchNorm: 'local', stem: null, pool: 'concat', headBatchNorm: false, dropout: 0.1, pretrained: null, inputChannels: null },
       loss: { kind: 'hard', margin: 0.5, distance: 'angular', soft: true },
       batch: { classes: 4, perClass: 4, sampler: 'shuffled' },
       // --backbone-lr-factor: the unfrozen phase's.
