@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NativeNamedTensor, NativeTrainer, NativeTrainerOptions } from '../binding';
 import { createEmbedder, createTrainer } from '../lib/binding';
+import { readWeightFile } from '../lib/model/weight-file';
 import { referenceScripts, runPython } from './helpers/torch-reference';
 
 const ARCHS = ['resnet18', 'resnet34', 'resnet50'] as const;
@@ -82,40 +83,44 @@ describe('ResNet keys', () => {
 });
 
 describe('features parity with torchvision', () => {
-  it.each(ARCHS)('%s: the pooled features of torchvision\'s weights on a fixed input, avg and concat, agree to 1e-4 of their scale', async (arch) => {
-    const ref = reference(arch);
-    const t = trainer(arch, { stem: 'imagenet', pool: 'concat' });
-    await t.loadBackboneWeights(ref.tensors());
-    const input = float32(ref.read(ref.index.input));
-    const concat = t.pooledFeaturesForTesting(input, BATCH, 3, SIZE, SIZE);
-    const expected = float32(ref.read(ref.index.concat));
-    const avg = float32(ref.read(ref.index.avg));
-    const features = avg.length / BATCH;
-    expect(concat.length).toBe(expected.length);
-    // Same weights, same input: only float32 rounding differs, in a different order (oneDNN's
-    // or LibTorch's convolution kernels against PyTorch's). Each output is a chain of ~50
-    // layers of sums of up to 3·3·512 = 4608 products; sumError(4608, Σ|terms|) is about
-    // 6·68·6e-8 ≈ 2.4e-5 of a layer's Σ|terms|, and BatchNorm keeps each layer's scale near
-    // the previous one's, so the error relative to the features' largest value stays well
-    // under 1e-4 (what the brief's parity goal asks); a wrong layer (stride, padding, order)
-    // moves features by their whole scale.
-    let scale = 0;
-    for (const v of expected) scale = Math.max(scale, Math.abs(v));
-    let worst = 0;
-    for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(concat[i] - expected[i]));
-    expect(worst / scale).toBeLessThan(1e-4);
-    // The first half of each row is the average pool (fastai's [avg, max] order).
-    for (let r = 0; r < BATCH; r++) {
-      for (let j = 0; j < features; j++) expect(expected[r * 2 * features + j]).toBe(avg[r * features + j]);
-    }
-    const avgOnly = trainer(arch, { stem: 'imagenet', pool: 'avg' });
-    await avgOnly.loadBackboneWeights(ref.tensors());
-    const pooled = avgOnly.pooledFeaturesForTesting(input, BATCH, 3, SIZE, SIZE);
-    expect(pooled.length).toBe(avg.length);
-    let worstAvg = 0;
-    for (let i = 0; i < avg.length; i++) worstAvg = Math.max(worstAvg, Math.abs(pooled[i] - avg[i]));
-    expect(worstAvg / scale).toBeLessThan(1e-4);
-  });
+  it.each(ARCHS.flatMap((a) => [[a, 'pth'], ...(a === 'resnet18' ? [[a, 'safetensors'] as const] : [])] as const))(
+    "%s: the pooled features of torchvision's weights read from its .%s (torch.save's / save_file's) on a fixed input, avg and concat, agree to 1e-4 of their scale",
+    async (arch, format) => {
+      const ref = reference(arch);
+      const file = await readWeightFile(path.join(tmp, arch, `${arch}.${format}`));
+      const t = trainer(arch, { stem: 'imagenet', pool: 'concat' });
+      await t.loadBackboneWeights(file);
+      const input = float32(ref.read(ref.index.input));
+      const concat = t.pooledFeaturesForTesting(input, BATCH, 3, SIZE, SIZE);
+      const expected = float32(ref.read(ref.index.concat));
+      const avg = float32(ref.read(ref.index.avg));
+      const features = avg.length / BATCH;
+      expect(concat.length).toBe(expected.length);
+      // Same weights, same input: only float32 rounding differs, in a different order (oneDNN's
+      // or LibTorch's convolution kernels against PyTorch's). Each output is a chain of ~50
+      // layers of sums of up to 3·3·512 = 4608 products; sumError(4608, Σ|terms|) is about
+      // 6·68·6e-8 ≈ 2.4e-5 of a layer's Σ|terms|, and BatchNorm keeps each layer's scale near
+      // the previous one's, so the error relative to the features' largest value stays well
+      // under 1e-4 (what the brief's parity goal asks); a wrong layer (stride, padding, order)
+      // moves features by their whole scale.
+      let scale = 0;
+      for (const v of expected) scale = Math.max(scale, Math.abs(v));
+      let worst = 0;
+      for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(concat[i] - expected[i]));
+      expect(worst / scale).toBeLessThan(1e-4);
+      // The first half of each row is the average pool (avg ⊕ max).
+      for (let r = 0; r < BATCH; r++) {
+        for (let j = 0; j < features; j++) expect(expected[r * 2 * features + j]).toBe(avg[r * features + j]);
+      }
+      const avgOnly = trainer(arch, { stem: 'imagenet', pool: 'avg' });
+      await avgOnly.loadBackboneWeights(file);
+      const pooled = avgOnly.pooledFeaturesForTesting(input, BATCH, 3, SIZE, SIZE);
+      expect(pooled.length).toBe(avg.length);
+      let worstAvg = 0;
+      for (let i = 0; i < avg.length; i++) worstAvg = Math.max(worstAvg, Math.abs(pooled[i] - avg[i]));
+      expect(worstAvg / scale).toBeLessThan(1e-4);
+    },
+  );
 });
 
 describe('loading weights', () => {

@@ -10,7 +10,10 @@
 # torch.Generator seeded with SEED + 1; index.json {tensors: [{name, dtype, shape, file}], input,
 # avg, concat} and one raw little-endian C-order file per tensor of the state_dict, the input
 # (float32), and the pooled features before fc (avg: adaptive average, torchvision's avgpool;
-# concat: [adaptive average, adaptive max], fastai's AdaptiveConcatPool2d order), float32.
+# concat: [adaptive average, adaptive max], the issue's avg ⊕ max; fastai's AdaptiveConcatPool2d
+# puts max first), float32. The same state_dict as users' files hold it: OUT_DIR/ARCH/ARCH.pth
+# (torch.save of the state_dict, an OrderedDict with _metadata, as torchvision's own files) and,
+# for resnet18, OUT_DIR/resnet18/resnet18.safetensors (safetensors.torch.save_file).
 import json
 import os
 import sys
@@ -61,6 +64,10 @@ def features(arch, seed, n, size, out_dir):
 
     for k, v in model.state_dict().items():
         index['tensors'].append(write(k, v))
+    torch.save(model.state_dict(), os.path.join(out_dir, arch + '.pth'))
+    if arch == 'resnet18':
+        from safetensors.torch import save_file
+        save_file(model.state_dict(), os.path.join(out_dir, arch + '.safetensors'))
     index['input'] = write('input', x)
     index['avg'] = write('avg', avg)
     index['concat'] = write('concat', torch.cat([avg, mx], 1))
