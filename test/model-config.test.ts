@@ -1,9 +1,13 @@
 // config.model's network options and phases[i].backboneLrFactor: defaults, the stem chosen from
 // the data, what a pretrained backbone implies, old checkpoints' configs, and every bad value
 // a TypeError/RangeError naming its option.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeSafetensors } from '../lib/model/safetensors';
 import { nativeTrainerOptions, resolveTrainConfig, upgradeConfig, type ResolvedTrainConfig } from '../lib/train';
 import { networkInputChannels, resolveStem } from '../lib/train/model-config';
+import { pretrainedInputChannels, readPretrained } from '../lib/train/pretrained';
 
 const thrown = (config: unknown): Error => {
   try {
@@ -118,5 +122,36 @@ describe('checkpoints from before issue 13', () => {
     expect(convnet.model).toEqual({ backbone: 'convnet', dim: 32, batchNorm: 'sync', stem: null, pool: 'avg', headBatchNorm: false, dropout: 0, pretrained: null, inputChannels: null });
     // Today's config is its own upgrade.
     expect(upgradeConfig(now)).toEqual(now);
+  });
+});
+
+describe('what a pretrained file decides (lib/train/pretrained.ts)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-pretrained-unit-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const conv1 = (channels: number) => ({ name: 'conv1.weight', dtype: 'float32' as const, shape: [64, channels, 7, 7], data: new Uint8Array(64 * channels * 49 * 4) });
+
+  it("a plain file: its conv1's channels and ImageNet's statistics; an export: its recorded ones", async () => {
+    const plain = path.join(dir, 'plain.safetensors');
+    await writeSafetensors(plain, [conv1(3)]);
+    expect(await readPretrained(plain)).toMatchObject({ inputChannels: 3, normalisation: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } });
+    const grey = path.join(dir, 'grey.safetensors');
+    await writeSafetensors(grey, [conv1(1)], { semihard: JSON.stringify({ mean: [0.29], std: [0.35] }) });
+    const weights = await readPretrained(grey);
+    expect(weights).toMatchObject({ inputChannels: 1, normalisation: { mean: [0.29], std: [0.35] } });
+    expect(pretrainedInputChannels(weights, 1)).toBe(1);
+    // 3-channel images cannot feed a 1-channel network.
+    expect(() => pretrainedInputChannels(weights, 3)).toThrow(expect.objectContaining({ code: 'ERR_SEMIHARD_WEIGHTS', message: expect.stringContaining(grey) }));
+  });
+
+  it('refuses a recorded normalisation that does not fit, and a conv1 for neither 1 nor 3 channels, naming the file', async () => {
+    const bad = path.join(dir, 'bad.safetensors');
+    await writeSafetensors(bad, [conv1(3)], { semihard: JSON.stringify({ mean: [0.5], std: [0.2] }) });
+    await expect(readPretrained(bad)).rejects.toMatchObject({ code: 'ERR_SEMIHARD_WEIGHTS', message: expect.stringContaining(`${bad} records no usable normalisation`) });
+    const notJson = path.join(dir, 'not-json.safetensors');
+    await writeSafetensors(notJson, [conv1(3)], { semihard: '{' });
+    await expect(readPretrained(notJson)).rejects.toMatchObject({ message: expect.stringContaining('not JSON') });
+    const four = path.join(dir, 'four.safetensors');
+    await writeSafetensors(four, [conv1(4)]);
+    await expect(readPretrained(four)).rejects.toMatchObject({ message: expect.stringContaining('4-channel') });
   });
 });

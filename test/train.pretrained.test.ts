@@ -116,6 +116,15 @@ describe('train() with pretrained weights', () => {
     expect(err).toMatchObject({ name: 'SemihardError', code: 'ERR_SEMIHARD_WEIGHTS' });
     expect(err.message).toContain(`Weight file ${pth} does not fit a torchvision resnet34`);
     expect(err.message).toContain('layer3.5.conv1.weight');
+    // A file with one key more than torchvision's (torch.save of the state_dict plus 'extra.weight'):
+    // refused naming the file and the key, before any checkpoint is written.
+    const extra = path.join(tmp, 'extra.pth');
+    runPython(['-c', `import torch; s = torch.load(${JSON.stringify(pth)}, weights_only=True); s['extra.weight'] = torch.zeros(3); torch.save(s, ${JSON.stringify(extra)})`]);
+    const extraErr = (await train(config('extra', { maxSteps: 1, model: { backbone: 'resnet18', pretrained: extra } })).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(extraErr).toMatchObject({ code: 'ERR_SEMIHARD_WEIGHTS' });
+    expect(extraErr.message).toContain(`Weight file ${extra} does not fit a torchvision resnet18`);
+    expect(extraErr.message).toContain('extra.weight');
+    expect(fs.existsSync(path.join(tmp, 'extra', 'last.ckpt'))).toBe(false);
     const missing = path.join(tmp, 'nothing.pth');
     const gone = (await train(config('gone', { model: { backbone: 'resnet18', pretrained: missing }, maxSteps: 1 })).catch((e: unknown) => e)) as Error & { code?: string };
     expect(gone).toMatchObject({ code: 'ERR_SEMIHARD_WEIGHTS' });
