@@ -117,6 +117,8 @@ describe('multi-process training: one step on a fixed batch split over 2 ranks',
     ['semi-hard loss, everything learning, augmented', { lossKind: 'semihard', augment: true }, 'none'],
     ['hard loss, frozen backbone (head + BatchNorm learn)', { lossKind: 'hard', augment: false }, 'backbone'],
     ['semi-hard loss, angular distance', { distance: 'angular', augment: true }, 'none'],
+    // Dropout's mask is drawn for the global batch from the shared generator, each rank taking its rows.
+    ['semi-hard loss, fastai head (concat pool, head BatchNorm, dropout 0.5)', { pool: 'concat', headBatchNorm: true, dropout: 0.5, augment: false }, 'none'],
   ])('%s: the loss and every parameter gradient equal the one-process ones (per-sample forward)', async (_name, extra, freeze) => {
     const { single, rank0, rank1 } = await gradientsBothWays(trainerOptions(extra), freeze);
     expect(Math.abs(rank0.loss - single.loss)).toBeLessThanOrEqual(PER_SAMPLE_TOLERANCE);
