@@ -12,6 +12,7 @@ import { readCheckpoint } from '../lib/checkpoint';
 import { loadIdxDataset } from '../lib/data/datasets';
 import type { TrainCheckpointHeader } from '../lib/train';
 import { takePerClass, writeIdxDir } from './helpers/idx';
+import { pretrainedRunConfig } from './helpers/pretrained-run';
 import { referenceScripts, runPython } from './helpers/torch-reference';
 
 const root = path.resolve(__dirname, '..');
@@ -41,20 +42,7 @@ beforeAll(() => {
 }, 600_000);
 
 function config(name: string, extra: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    data: { idxDir: dataDir },
-    model: { backbone: 'resnet18', dim: 16, pretrained: pth },
-    batch: { classes: 4, perClass: 4 },
-    phases: [
-      { epochs: 1, maxLr: 1e-2, freeze: 'backbone' },
-      { epochs: 1, maxLr: 1e-3, freeze: 'none', backboneLrFactor: 0.1 },
-    ],
-    seed: 5,
-    device: 'cpu',
-    threads: 2,
-    checkpointDir: path.join(tmp, name),
-    ...extra,
-  };
+  return pretrainedRunConfig({ dataDir, pth, checkpointDir: path.join(tmp, name), seed: 5 }, extra);
 }
 
 interface PythonReport {
