@@ -6,4 +6,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 120000,
   setupFilesAfterEnv: ['<rootDir>/test/helpers/reset-threads.ts'],
+  globalSetup: '<rootDir>/test/helpers/global-setup.js',
 };
