@@ -1,73 +1,191 @@
 #!/usr/bin/env node
 'use strict';
-// npm run bench:train [-- --steps 30 --threads 2]
+// npm run bench:train [-- --steps 10 --warmup 3 --convnet-steps 30 --repeats 2 --threads 2 --only resnet18]
 //
-// Training throughput of semihard's train() (public API, native LibTorch, default convnet,
-// 8 x 16 batches, augmentation on) next to the same network, loss, augmentation and
-// optimiser written as a plain PyTorch loop in Python (scripts/bench/train_torch.py), run
-// one after the other on this machine with the same threads. Prints images/s and the ratio,
-// for the frozen (phase 1) and the unfrozen (phase 2) configuration.
+// Training throughput of semihard's train() (public API, native LibTorch, 8 x 16 batches)
+// next to the same network, loss and optimiser written as a plain PyTorch loop in Python, on
+// this machine with the same threads, in both phases (1: backbone frozen except BatchNorm;
+// 2: all learn):
+//   - convnet: the default convnet on MNIST with augmentation, against scripts/bench/train_torch.py
+//     (.libtorch-venv's torch, the version LibTorch is taken from);
+//   - resnet18 / resnet50: torchvision's architecture (ImageNet stem) with fastai's head (concat
+//     pool, BatchNorm, dropout 0.25, Linear -> 128) on a folder of random 64 x 64 RGB PNGs,
+//     no augmentation, against torchvision's resnet18/50 with the same head in
+//     scripts/bench/train_torchvision.py (the reference venv's torch + torchvision).
+// Each configuration runs alternately ours / theirs, --repeats times, and the table shows the
+// medians (the machine may be shared: the load average is printed at the start and the end).
+// images/s: (timed steps x 128) / the time between the onProgress events of the last warm-up
+// step and the last step (Python: the same span measured in the loop).
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { parseArgs } = require('node:util');
 
 const root = path.resolve(__dirname, '..', '..');
 const semihard = require(path.join(root, 'dist', 'lib', 'index.js'));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+const { values: a } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    'convnet-steps': { type: 'string', default: '30' },
+    'convnet-warmup': { type: 'string', default: '5' },
+    repeats: { type: 'string', default: '2' },
+    threads: { type: 'string', default: '2' },
+    only: { type: 'string', multiple: true },
+  },
+});
+const threads = Number(a.threads);
+const repeats = Number(a.repeats);
+const BATCH = 8 * 16;
+const CLASSES = 10;
+
+function loadAverage() {
+  return os.loadavg().map((l) => l.toFixed(2)).join(' ');
 }
 
-function python() {
-  const venv = path.join(root, '.libtorch-venv', 'bin', 'python');
+function convnetPython() {
   if (process.env.PYTHON) return process.env.PYTHON;
+  const venv = path.join(root, '.libtorch-venv', 'bin', 'python');
   return fs.existsSync(venv) ? venv : 'python3';
 }
 
-async function semihardRate(freeze, steps, warmup, threads) {
+function referencePython() {
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'reference', 'venv.js')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the reference venv (torch + torchvision) is not available:\n${r.stderr}`);
+  return r.stdout.trim().split('\n').pop();
+}
+
+// Random 64 x 64 RGB PNGs in CLASSES class folders, enough for warm-up + timed steps in one epoch.
+async function makeImageFolder(dir, steps) {
+  const sharp = require('sharp');
+  const perClass = Math.ceil(((steps + 2) * BATCH) / CLASSES / 0.95);
+  let seed = 12345;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+  for (let c = 0; c < CLASSES; c++) {
+    const classDir = path.join(dir, `class${c}`);
+    fs.mkdirSync(classDir, { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const pixels = Buffer.alloc(64 * 64 * 3);
+      for (let j = 0; j < pixels.length; j++) pixels[j] = next();
+      await sharp(pixels, { raw: { width: 64, height: 64, channels: 3 } }).png().toFile(path.join(classDir, `${i}.png`));
+    }
+  }
+}
+
+async function semihardRate(config, steps, warmup) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-bench-'));
   const times = [];
   try {
     await semihard.train({
-      data: 'mnist',
+      ...config,
       device: 'cpu',
       threads,
-      phases: [{ epochs: 1, maxLr: 1e-3, freeze }],
       maxSteps: steps + warmup,
       checkpointDir: dir,
-      onProgress: (e) => times.push({ step: e.step, t: performance.now(), batch: 128 }),
+      onProgress: (e) => {
+        if (e.stage === 'train') times.push({ step: e.step, t: performance.now() });
+      },
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  if (times.length !== steps + warmup) throw new Error(`expected ${steps + warmup} steps, ran ${times.length}`);
   const from = times[warmup - 1];
   const to = times[times.length - 1];
-  return ((to.step - from.step) * 128) / ((to.t - from.t) / 1000);
+  return ((to.step - from.step) * BATCH) / ((to.t - from.t) / 1000);
+}
+
+function pythonRate(python, script, args) {
+  const r = spawnSync(python, [path.join(__dirname, script), ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${script} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+function median(xs) {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function main() {
-  const steps = arg('steps', 30);
-  const warmup = 5;
-  const threads = arg('threads', 2);
+  const steps = Number(a.steps);
+  const warmup = Number(a.warmup);
+  const networks = a.only ?? ['convnet', 'resnet18', 'resnet50'];
+  const startLoad = loadAverage();
+  console.log(`load average at start: ${startLoad}; ${os.cpus().length} CPUs (${os.cpus()[0].model}), ${threads} threads`);
+  let folder = null;
+  const configs = [];
+  for (const network of networks) {
+    for (const freeze of ['backbone', 'none']) {
+      if (network === 'convnet') {
+        const s = Number(a['convnet-steps']);
+        const w = Number(a['convnet-warmup']);
+        configs.push({
+          network,
+          freeze,
+          ours: () => semihardRate({ data: 'mnist', phases: [{ epochs: 1, maxLr: 1e-3, freeze }] }, s, w),
+          theirs: () => pythonRate(convnetPython(), 'train_torch.py', ['--steps', `${s}`, '--warmup', `${w}`, '--threads', `${threads}`, '--freeze', freeze]),
+          note: `MNIST 28×28, augmented, ${s} timed steps after ${w}`,
+        });
+      } else {
+        configs.push({
+          network,
+          freeze,
+          ours: async () => {
+            if (!folder) {
+              folder = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-bench-images-'));
+              await makeImageFolder(folder, steps + warmup);
+            }
+            return semihardRate(
+              {
+                data: { imageFolder: folder, validFraction: 0.05 },
+                model: { backbone: network, stem: 'imagenet' },
+                augment: false,
+                phases: [{ epochs: 1, maxLr: 1e-3, freeze }],
+              },
+              steps,
+              warmup,
+            );
+          },
+          theirs: () =>
+            pythonRate(referencePython(), 'train_torchvision.py', ['--backbone', network, '--size', '64', '--steps', `${steps}`, '--warmup', `${warmup}`, '--threads', `${threads}`, '--freeze', freeze]),
+          note: `random 64×64 RGB, no augmentation, ${steps} timed steps after ${warmup}`,
+        });
+      }
+    }
+  }
   const rows = [];
-  for (const freeze of ['backbone', 'none']) {
-    const ours = await semihardRate(freeze, steps, warmup, threads);
-    const py = spawnSync(python(), [path.join(__dirname, 'train_torch.py'), '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads), '--freeze', freeze], {
-      encoding: 'utf8',
-    });
-    if (py.status !== 0) throw new Error(`the PyTorch baseline failed:\n${py.stderr}`);
-    const theirs = JSON.parse(py.stdout.trim().split('\n').pop());
-    rows.push({ freeze, ours, theirs: theirs.imagesPerSecond, torch: theirs.torch });
+  try {
+    for (const c of configs) {
+      const ours = [];
+      const theirs = [];
+      let versions = '';
+      for (let r = 0; r < repeats; r++) {
+        ours.push(await c.ours());
+        const t = c.theirs();
+        theirs.push(t.imagesPerSecond);
+        versions = t.torchvision ? `torch ${t.torch}, torchvision ${t.torchvision}` : `torch ${t.torch}`;
+        console.error(`${c.network} ${c.freeze}: ours ${ours.at(-1).toFixed(0)} img/s, theirs ${theirs.at(-1).toFixed(0)} img/s (load ${loadAverage()})`);
+      }
+      rows.push({ ...c, ours: median(ours), theirs: median(theirs), oursAll: ours, theirsAll: theirs, versions });
+    }
+  } finally {
+    if (folder) fs.rmSync(folder, { recursive: true, force: true });
   }
-  console.log(`training throughput, convnet, batch 8×16 (128), ${threads} threads, ${steps} timed steps after ${warmup} warm-up; LibTorch ${semihard.info().torchVersion}, Python torch ${rows[0].torch}`);
   console.log('');
-  console.log('| phase | semihard train() img/s | PyTorch loop img/s | ratio |');
-  console.log('|---|---:|---:|---:|');
+  console.log(`training throughput, batch 8×16 (${BATCH}), ${threads} threads, median of ${repeats} alternating runs; semihard: LibTorch ${semihard.info().torchVersion}`);
+  console.log('');
+  console.log('| network | phase | semihard train() img/s | PyTorch img/s | ratio | runs (ours / theirs) | PyTorch side | data |');
+  console.log('|---|---|---:|---:|---:|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.freeze === 'backbone' ? '1 (backbone frozen)' : '2 (all learn)'} | ${r.ours.toFixed(0)} | ${r.theirs.toFixed(0)} | ${(r.ours / r.theirs).toFixed(2)} |`);
+    const phase = r.freeze === 'backbone' ? '1 (backbone frozen)' : '2 (all learn)';
+    const runs = `${r.oursAll.map((x) => x.toFixed(0)).join(', ')} / ${r.theirsAll.map((x) => x.toFixed(0)).join(', ')}`;
+    console.log(`| ${r.network} | ${phase} | ${r.ours.toFixed(0)} | ${r.theirs.toFixed(0)} | ${(r.ours / r.theirs).toFixed(2)} | ${runs} | ${r.versions} | ${r.note} |`);
   }
+  console.log('');
+  console.log(`load average at start: ${startLoad}; at end: ${loadAverage()}`);
 }
 
 main().catch((e) => {
