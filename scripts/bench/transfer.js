@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// npm run bench:transfer [-- --pretrain-epochs 3 --per-class 300 --epochs 6 --backbone resnet18 --stem imagenet]
+// npm run bench:transfer [-- --pretrain-epochs 1 --per-class 300 --epochs 6 --backbone resnet18 --stem small]
 //
 // The point of transfer learning, measured without ImageNet (no ImageNet file exists offline):
 //   1. pretrain a ResNet on Fashion-MNIST classes 0-4 (all 30,000 training images) and export
@@ -24,11 +24,11 @@ const semihard = require(path.join(root, 'dist', 'lib', 'index.js'));
 
 const { values: a } = parseArgs({
   options: {
-    'pretrain-epochs': { type: 'string', default: '3' },
+    'pretrain-epochs': { type: 'string', default: '1' },
     'per-class': { type: 'string', default: '300' },
     epochs: { type: 'string', default: '6' },
     backbone: { type: 'string', default: 'resnet18' },
-    stem: { type: 'string', default: 'imagenet' },
+    stem: { type: 'string', default: 'small' },
     threads: { type: 'string', default: String(os.availableParallelism()) },
     fashion: { type: 'string', default: '/usr/share/datasets/fashion-mnist' },
     keep: { type: 'string' },
