@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadModel, train, type TrainConfig } from '../lib';
+import { loadModel, lrFind, train, type TrainConfig } from '../lib';
 import { createTrainer } from '../lib/binding';
 import { readCheckpoint } from '../lib/checkpoint';
 import { loadIdxDataset } from '../lib/data/datasets';
@@ -117,6 +117,18 @@ describe('train() with pretrained weights', () => {
     const gone = (await train(config('gone', { model: { backbone: 'resnet18', pretrained: missing }, maxSteps: 1 })).catch((e: unknown) => e)) as Error & { code?: string };
     expect(gone).toMatchObject({ code: 'ERR_SEMIHARD_WEIGHTS' });
     expect(gone.message).toContain(missing);
+  }, 120_000);
+});
+
+describe('lrFind() with pretrained weights', () => {
+  it('reads and loads the file as train() does: a file that fits runs every step; one that does not is refused naming it', async () => {
+    const base = { data: { idxDir: dataDir }, batch: { classes: 4, perClass: 4 }, freeze: 'backbone' as const, steps: 4, seed: 3, device: 'cpu' as const, threads: 2 };
+    const r = await lrFind({ ...base, model: { backbone: 'resnet18', dim: 16, pretrained: pth } });
+    expect(r.losses.length).toBe(4);
+    for (const loss of r.losses) expect(Number.isFinite(loss)).toBe(true);
+    const err = (await lrFind({ ...base, model: { backbone: 'resnet34', dim: 16, pretrained: pth } }).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(err).toMatchObject({ code: 'ERR_SEMIHARD_WEIGHTS' });
+    expect(err.message).toContain(`Weight file ${pth} does not fit a torchvision resnet34`);
   }, 120_000);
 });
 
