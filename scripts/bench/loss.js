@@ -8,6 +8,7 @@
 // its own child process so that peak RSS belongs to that size alone. Embeddings are random
 // unit vectors, labels P x K (K = --per-class).
 const path = require('node:path');
+const { mulberry32 } = require('./random');
 const { spawnSync } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..', '..');
@@ -36,16 +37,6 @@ function parseArgs(argv) {
   return args;
 }
 
-function mulberry32(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function batch(B, dim, perClass) {
   const next = mulberry32(B);

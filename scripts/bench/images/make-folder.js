@@ -15,23 +15,13 @@
 // `python3 -m pip download` fetches into data/bench-sklearn (unzipped with python3's zipfile).
 const fs = require('node:fs');
 const path = require('node:path');
+const { mulberry32: generator } = require('../random');
 const { spawnSync } = require('node:child_process');
 const sharp = require('sharp');
 
 const { root, option } = require('./args');
 const PHOTOS = ['china.jpg', 'flower.jpg'];
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hasPhotos(dir) {
   return dir && PHOTOS.every((p) => fs.existsSync(path.join(dir, p)));
