@@ -27,6 +27,21 @@ export interface NativeInfo {
   cudaAvailable: boolean;
   threads: number;
   parallelBackend: string;
+  /** The CUDA runtime version this LibTorch carries ("13.0"); null for a CPU LibTorch. */
+  cudaVersion: string | null;
+  /** The cuDNN version this LibTorch was built with ("9.24.0"); null for a CPU LibTorch. */
+  cudnnVersion: string | null;
+  /** The visible CUDA devices (CUDA_VISIBLE_DEVICES applies); name, memory and capability are null where this build cannot ask. */
+  cudaDevices: NativeCudaDevice[];
+}
+
+export interface NativeCudaDevice {
+  index: number;
+  name: string | null;
+  /** Bytes. */
+  totalMemory: number | null;
+  /** Compute capability, "9.0". */
+  capability: string | null;
 }
 
 export type NativeBackbone = 'convnet' | 'convnet-spatial' | 'resnet18' | 'resnet34' | 'resnet50';

@@ -48,12 +48,36 @@ export interface RuntimeInfo {
   cudaAvailable: boolean;
   /** Intra-op threads LibTorch uses. */
   threads: number;
+  /** The CUDA runtime version the addon's LibTorch carries ("13.0"), or null for a CPU LibTorch. */
+  cudaVersion: string | null;
+  /** The cuDNN version it was built with ("9.24.0"), or null. */
+  cudnnVersion: string | null;
+  /** The visible CUDA devices (empty without a GPU or with a CPU LibTorch). */
+  cudaDevices: CudaDeviceInfo[];
+}
+
+export interface CudaDeviceInfo {
+  /** The index `device: 'cuda:<index>'` takes. */
+  index: number;
+  /** The device's name, or null where the addon was built without the CUDA headers to ask. */
+  name: string | null;
+  /** Device memory in bytes, or null (as name). */
+  totalMemory: number | null;
+  /** Compute capability, "9.0", or null (as name). */
+  capability: string | null;
 }
 
 /** What the native side runs on. */
 export function info(): RuntimeInfo {
   const i = binding.info();
-  return { torchVersion: i.torchVersion, cudaAvailable: i.cudaAvailable, threads: i.threads };
+  return {
+    torchVersion: i.torchVersion,
+    cudaAvailable: i.cudaAvailable,
+    threads: i.threads,
+    cudaVersion: i.cudaVersion,
+    cudnnVersion: i.cudnnVersion,
+    cudaDevices: i.cudaDevices.map((d) => ({ ...d })),
+  };
 }
 
 /** Sets LibTorch's intra-op thread count (also used by the loss's mining). */

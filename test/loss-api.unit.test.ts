@@ -21,7 +21,7 @@ function fakeBinding(calls: Call[], behaviour: (fn: string) => unknown = () => u
     tripletLossAsync: record('tripletLossAsync'),
     tripletLossFromDistances: record('tripletLossFromDistances'),
     tripletLossFromDistancesAsync: record('tripletLossFromDistancesAsync'),
-    info: () => ({ torchVersion: 'fake', cudaAvailable: false, threads: 1, parallelBackend: 'fake' }),
+    info: () => ({ torchVersion: 'fake', cudaAvailable: false, threads: 1, parallelBackend: 'fake', cudaVersion: null, cudnnVersion: null, cudaDevices: [] }),
     setNumThreads: () => undefined,
     benchmarkGram: () => 1,
   } as unknown as NativeBinding;

@@ -23,6 +23,7 @@ import {
   type Distance,
   type LossKind,
   type PhaseConfig,
+  type RuntimeInfo,
   type Pool,
   type Sampler,
   type Stem,
@@ -135,6 +136,13 @@ export function modelFromFlags(flags: Pick<TrainFlags, 'backbone' | 'dim' | 'bat
   });
 }
 
+/** "CUDA 13.0 on NVIDIA H200" (the first visible device; cuda:N picks another). */
+export function cudaSummary(i: Pick<RuntimeInfo, 'cudaVersion' | 'cudaDevices'>): string {
+  const first = i.cudaDevices[0];
+  const name = first?.name ? ` on ${first.name}${i.cudaDevices.length > 1 ? ` (+${i.cudaDevices.length - 1} more)` : ''}` : '';
+  return `CUDA${i.cudaVersion ? ` ${i.cudaVersion}` : ''}${name}`;
+}
+
 export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
   return {
     data: dataSource(flags.data, imageFolderFlags(flags)),
@@ -167,7 +175,7 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<number> {
     const i = info();
     const d = distributed;
     process.stderr.write(
-      `semihard: LibTorch ${i.torchVersion}, ${i.cudaAvailable && flags.device !== 'cpu' ? 'CUDA' : 'CPU'}, ${flags.threads ?? i.threads} threads` +
+      `semihard: LibTorch ${i.torchVersion}, ${i.cudaAvailable && flags.device !== 'cpu' ? cudaSummary(i) : 'CPU'}, ${flags.threads ?? i.threads} threads` +
         (d ? `, rank 0 of ${d.worldSize} (${d.backend === 'auto' ? 'c10d' : d.backend} via ${d.masterAddr}:${d.masterPort})` : '') +
         '\n',
     );

@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include "../core/cuda_info.h"
 #include "../core/device.h"
 #include "../bench/gram_baseline.h"
 #include "augment_binding.h"
@@ -28,6 +29,23 @@ Napi::Value info(const Napi::CallbackInfo& call) {
     out.Set("cudaAvailable", Napi::Boolean::New(env, core::cuda_available()));
     out.Set("threads", Napi::Number::New(env, at::get_num_threads()));
     out.Set("parallelBackend", Napi::String::New(env, at::get_parallel_info()));
+    const core::CudaInfo cuda = core::cuda_info();
+    const auto optional_string = [&](const std::optional<std::string>& s) -> Napi::Value {
+      return s ? Napi::Value(Napi::String::New(env, *s)) : env.Null();
+    };
+    out.Set("cudaVersion", optional_string(cuda.cuda_version));
+    out.Set("cudnnVersion", optional_string(cuda.cudnn_version));
+    Napi::Array devices = Napi::Array::New(env, cuda.devices.size());
+    for (size_t i = 0; i < cuda.devices.size(); ++i) {
+      const core::CudaDevice& d = cuda.devices[i];
+      Napi::Object device = Napi::Object::New(env);
+      device.Set("index", Napi::Number::New(env, static_cast<double>(d.index)));
+      device.Set("name", d.name.empty() ? env.Null() : Napi::Value(Napi::String::New(env, d.name)));
+      device.Set("totalMemory", d.total_memory > 0 ? Napi::Value(Napi::Number::New(env, static_cast<double>(d.total_memory))) : env.Null());
+      device.Set("capability", d.capability.empty() ? env.Null() : Napi::Value(Napi::String::New(env, d.capability)));
+      devices.Set(static_cast<uint32_t>(i), device);
+    }
+    out.Set("cudaDevices", devices);
     return out;
   });
 }
