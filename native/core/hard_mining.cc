@@ -120,8 +120,8 @@ MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const Labe
   });
 }
 
-MinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
-                                  float margin, bool soft) {
+DeviceMinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
+                                        float margin, bool soft, int64_t capacity) {
   const int64_t rows = block.size(0);
   const auto long_opts = labels.options();
   torch::Tensor anchors = torch::arange(begin, begin + rows, long_opts);
@@ -146,15 +146,7 @@ MinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, con
     slope = (t >= 0.0f).to(t.scalar_type());
   }
   torch::Tensor weight = (hp.weight - hn.weight) * slope.unsqueeze(1);
-  torch::Tensor nz = weight.nonzero();
-  MinedBlock out;
-  out.loss_sum = term.sum(at::kDouble).item<double>();
-  torch::Tensor local_row = nz.select(1, 0);
-  out.col = nz.select(1, 1).contiguous();
-  out.row = (local_row + begin).contiguous();
-  out.weight = weight.index({local_row, out.col});
-  out.value = block.index({local_row, out.col});
-  return out;
+  return pack_dense_weights(weight, block, begin, term.sum(torch::kFloat64), capacity);
 }
 
 }  // namespace semihard::core

@@ -18,9 +18,13 @@ namespace semihard::core {
 MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin,
                            bool soft);
 
-// Any device: the same with tensor operations on the whole block (used on CUDA).
-// `labels`: all B labels, int64, on the block's device.
-MinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
-                                  float margin, bool soft);
+// Any device: the same with tensor operations on the whole block (used on CUDA), nothing
+// read back to the host. `labels`: all B labels, int64, on the block's device. Entries:
+// `capacity` a row (kHardEntriesPerRow suffices unless distances tie).
+DeviceMinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
+                                        float margin, bool soft, int64_t capacity);
+
+// A row's hardest positive and negative, each with a shift, and room for a few ties.
+inline constexpr int64_t kHardEntriesPerRow = 16;
 
 }  // namespace semihard::core

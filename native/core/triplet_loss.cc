@@ -12,6 +12,7 @@
 #include "hard_mining.h"
 #include "label_groups.h"
 #include "semihard_mining.h"
+#include "semihard_tensor_mining.h"
 
 namespace semihard::core {
 namespace {
@@ -51,17 +52,58 @@ void refuse_overflow(float loss, const torch::Tensor& grad_written, const torch:
   throw ArgumentError(argument, message.str());
 }
 
-// The mining step for one block. Semi-hard mining runs on the CPU (a GPU block is copied
-// there); hard mining runs where the block is, with tensor operations off the CPU.
-MinedBlock mine_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups,
-                      const torch::Tensor& labels_device, const TripletOptions& options) {
-  if (options.kind == TripletKind::kSemiHard) {
-    return mine_semihard_block(block.to(torch::kCPU), begin, groups, options.margin);
+// The CPU miners' step for one CPU block.
+MinedBlock mine_block_on_cpu(const torch::Tensor& block, int64_t begin, const LabelGroups& groups,
+                             const TripletOptions& options) {
+  if (options.kind == TripletKind::kSemiHard) return mine_semihard_block(block, begin, groups, options.margin);
+  return mine_hard_block(block, begin, groups, options.margin, options.soft);
+}
+
+// The tensor miners run off the CPU, and on it when asked (tests, benchmarks).
+bool mines_with_tensors(const TripletOptions& options, const torch::Device& device) {
+  return options.tensor_mining || !device.is_cpu();
+}
+
+// Off the CPU, blocks of about 64M distances: fewer, larger kernels (each block's temporaries
+// take about 40 bytes a distance).
+constexpr int64_t kDeviceBlockElements = int64_t{1} << 26;
+
+int64_t tensor_block_rows(int64_t batch, const torch::Device& device) {
+  if (device.is_cpu()) return block_rows(batch);
+  return std::min(batch, std::max<int64_t>(64, kDeviceBlockElements / batch));
+}
+
+// The tensor miners' loop over blocks of anchor rows [first, last): nothing is read back
+// until the end, when the loss sum and the most entries one row needed come back together.
+// A row that needed more than `capacity` entries (many tied distances) makes the pass run
+// again with room for it (reset() clears what apply() accumulated). Returns the loss sum.
+template <typename BlockAt, typename Apply, typename Reset>
+double mine_blocks_with_tensors(const DeviceLabelGroups& groups, const TripletOptions& options, int64_t first,
+                                int64_t last, BlockAt block_at, Apply apply, Reset reset) {
+  const torch::Device device = groups.labels.device();
+  const int64_t batch = groups.labels.numel();
+  const int64_t step = tensor_block_rows(batch, device);
+  const bool semi = options.kind == TripletKind::kSemiHard;
+  int64_t capacity = semi ? semihard_entries_per_row(groups) : kHardEntriesPerRow;
+  for (;;) {
+    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+    torch::Tensor widest = torch::zeros({}, groups.labels.options());
+    for (int64_t begin = first; begin < last; begin += step) {
+      const int64_t end = std::min(last, begin + step);
+      const torch::Tensor block = block_at(begin, end);
+      DeviceMinedBlock mined =
+          semi ? mine_semihard_block_tensor(block, begin, groups, options.margin, capacity)
+               : mine_hard_block_tensor(block, begin, groups.labels, options.margin, options.soft, capacity);
+      loss_sum.add_(mined.loss_sum);
+      widest = torch::maximum(widest, mined.widest_row);
+      apply(mined);
+    }
+    const torch::Tensor back = torch::stack({loss_sum, widest.to(torch::kFloat64)}).cpu();
+    const auto needed = static_cast<int64_t>(back[1].item<double>());
+    if (needed <= capacity) return back[0].item<double>();
+    capacity = needed;
+    reset();
   }
-  if (block.device().is_cpu() && !options.tensor_mining) {
-    return mine_hard_block(block, begin, groups, options.margin, options.soft);
-  }
-  return mine_hard_block_tensor(block, begin, labels_device, options.margin, options.soft);
 }
 
 constexpr int64_t kGroupedBlockRows = 512;
@@ -84,16 +126,26 @@ int64_t terms_in_mean(const TripletOptions& options, int64_t batch, int64_t posi
   return options.kind == TripletKind::kSemiHard ? positive_pairs : batch;
 }
 
+// The loss from the blocks' sum, and the gradient with respect to the embeddings.
+void finish_embeddings_result(TripletResult& result, double loss_sum, int64_t terms, const DistanceOperands& operands,
+                              const torch::Tensor& x, const torch::Tensor& grad_points, const TripletOptions& options) {
+  result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
+  result.grad = points_grad_to_embeddings_grad(operands, x, grad_points);
+  refuse_overflow(result.loss, result.grad, x, "embeddings", name_of(kDistanceNames, options.distance) + " distances",
+                  options.margin);
+}
+
 class TripletLossFunction : public torch::autograd::Function<TripletLossFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& embeddings,
                                const torch::Tensor& labels, int64_t kind, double margin, bool soft,
-                               int64_t distance, int64_t anchor_begin, int64_t anchor_end) {
+                               int64_t distance, bool tensor_mining, int64_t anchor_begin, int64_t anchor_end) {
     TripletOptions options;
     options.kind = static_cast<TripletKind>(kind);
     options.margin = static_cast<float>(margin);
     options.soft = soft;
     options.distance = static_cast<Distance>(distance);
+    options.tensor_mining = tensor_mining;
     TripletResult result = triplet_loss_share_with_grad(embeddings, labels, options, anchor_begin, anchor_end);
     ctx->save_for_backward({result.grad});
     return torch::full({}, result.loss, embeddings.options());
@@ -102,7 +154,7 @@ class TripletLossFunction : public torch::autograd::Function<TripletLossFunction
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
     torch::Tensor grad = ctx->get_saved_variables()[0] * grad_outputs[0];
-    return {grad,           torch::Tensor(), torch::Tensor(), torch::Tensor(),
+    return {grad,           torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -133,6 +185,31 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   check_labels(labels, batch);
 
   torch::NoGradGuard no_grad;
+  const torch::Tensor x = embeddings.detach().contiguous();
+  if (mines_with_tensors(options, x.device())) {
+    // Labels grouped on the device; distances and entries stay there (tensor miners).
+    const DeviceLabelGroups groups = group_labels_on_device(labels, x.device());
+    TripletResult result;
+    result.positive_pairs = groups.positive_pairs;
+    if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) {
+      result.grad = torch::zeros_like(x);
+      return result;  // TF: 0 / 0 = NaN; semihard: 0 (documented deviation)
+    }
+    const DistanceOperands operands = prepare_distance_operands(x, options.distance);
+    const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
+    const float scale = 1.0f / static_cast<float>(terms);
+    torch::Tensor grad_points = torch::zeros_like(operands.points);
+    const double loss_sum = mine_blocks_with_tensors(
+        groups, options, anchor_begin, anchor_end,
+        [&](int64_t begin, int64_t end) { return distance_block(operands, begin, end); },
+        [&](const DeviceMinedBlock& m) {
+          accumulate_distance_grad(operands, m.row, m.col, m.weight * scale, m.value, grad_points);
+        },
+        [&] { grad_points.zero_(); });
+    finish_embeddings_result(result, loss_sum, terms, operands, x, grad_points, options);
+    return result;
+  }
+
   const bool grouped = labels_in_order(labels);
   if (anchor_begin == 0 && anchor_end == batch && batch > kGroupedBlockRows && !grouped &&
       count_positive_pairs(labels) >= kGroupingPositives * batch) {
@@ -140,14 +217,12 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
     // classes, and the gradient's dense path then works on those columns only (distances.cc).
     // The loss does not depend on the order of the rows; the gradient is put back in the
     // caller's order.
-    const torch::Tensor order = std::get<1>(labels.to(torch::kCPU).sort(std::optional<bool>(true), /*dim=*/0, /*descending=*/false)).to(embeddings.device());
-    TripletResult by_class = triplet_loss_share_with_grad(embeddings.detach().index_select(0, order),
-                                                         labels.index_select(0, order.to(labels.device())), options,
-                                                         0, batch);
+    const torch::Tensor order = std::get<1>(labels.to(torch::kCPU).sort(std::optional<bool>(true), /*dim=*/0, /*descending=*/false));
+    TripletResult by_class = triplet_loss_share_with_grad(x.index_select(0, order), labels.index_select(0, order.to(labels.device())),
+                                                         options, 0, batch);
     by_class.grad = torch::empty_like(by_class.grad).index_copy_(0, order, by_class.grad);
     return by_class;
   }
-  const torch::Tensor x = embeddings.detach().contiguous();
   TripletResult result;
   const LabelGroups groups(labels);
   result.positive_pairs = groups.positive_pairs();
@@ -155,7 +230,6 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
     result.grad = torch::zeros_like(x);
     return result;  // TF: 0 / 0 = NaN; semihard: 0 (documented deviation)
   }
-  const torch::Tensor labels_device = labels.to(x.device(), torch::kInt64);
   const DistanceOperands operands = prepare_distance_operands(x, options.distance);
   const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
   const float scale = 1.0f / static_cast<float>(terms);
@@ -164,17 +238,11 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   const int64_t step = anchor_block_rows(batch, grouped);
   for (int64_t begin = anchor_begin; begin < anchor_end; begin += step) {
     const int64_t end = std::min(anchor_end, begin + step);
-    torch::Tensor block = distance_block(operands, begin, end);
-    MinedBlock mined = mine_block(block, begin, groups, labels_device, options);
+    MinedBlock mined = mine_block_on_cpu(distance_block(operands, begin, end), begin, groups, options);
     loss_sum += mined.loss_sum;
-    if (mined.row.numel() == 0) continue;
-    const auto dev = x.device();
-    accumulate_distance_grad(operands, mined.row.to(dev), mined.col.to(dev), (mined.weight * scale).to(dev),
-                             mined.value.to(dev), grad_points);
+    accumulate_distance_grad(operands, mined.row, mined.col, mined.weight * scale, mined.value, grad_points);
   }
-  result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
-  result.grad = points_grad_to_embeddings_grad(operands, x, grad_points);
-  refuse_overflow(result.loss, result.grad, x, "embeddings", name_of(kDistanceNames, options.distance) + " distances", options.margin);
+  finish_embeddings_result(result, loss_sum, terms, operands, x, grad_points, options);
   return result;
 }
 
@@ -190,11 +258,26 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
   torch::NoGradGuard no_grad;
   const torch::Tensor d = distances.detach().contiguous();
   TripletResult result;
+  result.grad = torch::zeros_like(d);
+  const auto scatter = [&](const torch::Tensor& row, const torch::Tensor& col, const torch::Tensor& weight) {
+    result.grad.index_put_({row, col}, weight, /*accumulate=*/true);
+  };
+  if (mines_with_tensors(options, d.device())) {
+    const DeviceLabelGroups groups = group_labels_on_device(labels, d.device());
+    result.positive_pairs = groups.positive_pairs;
+    if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) return result;
+    const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
+    const float scale = 1.0f / static_cast<float>(terms);
+    const double loss_sum = mine_blocks_with_tensors(
+        groups, options, 0, batch, [&](int64_t begin, int64_t end) { return d.narrow(0, begin, end - begin); },
+        [&](const DeviceMinedBlock& m) { scatter(m.row, m.col, m.weight * scale); }, [&] { result.grad.zero_(); });
+    result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
+    refuse_overflow(result.loss, result.grad, d, "distances", "margin + d(a, p) - d(a, n)", options.margin);
+    return result;
+  }
   const LabelGroups groups(labels);
   result.positive_pairs = groups.positive_pairs();
-  result.grad = torch::zeros_like(d);
   if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) return result;
-  const torch::Tensor labels_device = labels.to(d.device(), torch::kInt64);
   const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
   const float scale = 1.0f / static_cast<float>(terms);
   double loss_sum = 0.0;
@@ -202,14 +285,12 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
   std::vector<torch::Tensor> written_rows, written_cols;
   for (int64_t begin = 0; begin < batch; begin += step) {
     const int64_t rows = std::min(batch - begin, step);
-    MinedBlock mined = mine_block(d.narrow(0, begin, rows), begin, groups, labels_device, options);
+    MinedBlock mined = mine_block_on_cpu(d.narrow(0, begin, rows), begin, groups, options);
     loss_sum += mined.loss_sum;
     if (mined.row.numel() == 0) continue;
-    const auto dev = d.device();
-    written_rows.push_back(mined.row.to(dev));
-    written_cols.push_back(mined.col.to(dev));
-    result.grad.index_put_({written_rows.back(), written_cols.back()}, (mined.weight * scale).to(dev),
-                           /*accumulate=*/true);
+    written_rows.push_back(mined.row);
+    written_cols.push_back(mined.col);
+    scatter(mined.row, mined.col, mined.weight * scale);
   }
   result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
   const torch::Tensor written = written_rows.empty()
@@ -228,7 +309,8 @@ torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::T
                                  const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end) {
   return TripletLossFunction::apply(embeddings, labels, static_cast<int64_t>(options.kind),
                                     static_cast<double>(options.margin), options.soft,
-                                    static_cast<int64_t>(options.distance), anchor_begin, anchor_end);
+                                    static_cast<int64_t>(options.distance), options.tensor_mining, anchor_begin,
+                                    anchor_end);
 }
 
 torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,

@@ -20,8 +20,9 @@ struct TripletOptions {
   float margin = 1.0f;
   bool soft = false;  // hard loss only: log1p(exp(hp - hn)) without margin
   Distance distance = Distance::kL2;
-  // Hard loss: mine with the tensor-operation miner (what CUDA runs) even on the CPU. For
-  // testing that path where no GPU exists; results are identical.
+  // Mine with the tensor-operation miners (semihard_tensor_mining.h, hard_mining.h) on the
+  // CPU too; off the CPU (CUDA) they always run. For testing and timing that path where no
+  // GPU exists; results agree with the CPU miners' to float32 rounding.
   bool tensor_mining = false;
 };
 
@@ -33,7 +34,11 @@ struct TripletResult {
 
 // embeddings: B x D float32 (CPU or CUDA), finite, B >= 2. labels: B integers (any integer
 // dtype, any device). Computes the loss and its gradient in one pass over blocks of anchors:
-// O(B^2) time, O(B * block) memory.
+// O(B^2) time, O(B * block) memory. With the tensor miners (always off the CPU) nothing
+// of B x B size leaves the device and nothing is read back per block: the labels are grouped
+// on the device (two numbers read back: the largest class and the positive pairs) and the
+// loss sum comes back once at the end, with the widest row's entry count (a row with more
+// tied distances than its room makes the pass run once more with room for it).
 TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                      const TripletOptions& options);
 

@@ -1,12 +1,10 @@
 // The raw addon (build/Release/semihard.node) as binding.d.ts types it: its surface, the
 // memory-protecting re-checks it makes on its own (kinds, lengths against shapes, names of
-// enumerations), the core's preconditions as internal errors (lib/ owns every user-facing
-// rule), and the hard loss's tensor-operation miner (the one CUDA runs) held to the same TF
-// fixtures on the CPU.
+// enumerations) and the core's preconditions as internal errors (lib/ owns every user-facing
+// rule). The loss option tensorMining (the miners CUDA runs, on the CPU) is held to the TF
+// fixtures and the brute force in test/loss.tfa-fixtures.test.ts and loss.reference.test.ts.
 import type { NativeBinding, NativeLossOptions, NativeTrainerOptions } from '../../binding';
 import { addonPath } from '../../lib/binding';
-import { distanceMatrixErrorBound, lossTerms, tripletErrorBound } from '../helpers/tolerance';
-import { loadFixture, maxAbsDiff } from '../helpers/fixtures';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const addon = require(addonPath()) as NativeBinding;
@@ -131,30 +129,5 @@ describe('raw addon surface', () => {
       name: 'RangeError',
       argument: 'embeddings',
     });
-  });
-});
-
-describe.each(['tfa-hard.json', 'tfa-hard-soft.json'])('tensor-operation hard miner vs TF: %s', (file) => {
-  const fixture = loadFixture(file);
-  const cases = fixture.cases.filter((c) => c.loss !== null);
-  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const options: NativeLossOptions = {
-      kind: 'hard',
-      margin: c.margin,
-      soft: fixture.loss === 'hard-soft',
-      distance: c.distance === 'custom-L1' ? 'L2' : c.distance,
-      device: 'cpu',
-      tensorMining: true,
-    };
-    const labels = Int32Array.from(c.labels);
-    const r =
-      c.distance === 'custom-L1'
-        ? addon.tripletLossFromDistances(Float32Array.from(c.distances!), labels, options)
-        : addon.tripletLoss(Float32Array.from(c.embeddings), c.dim, labels, options);
-    // TF and this miner each round in float32: within twice one implementation's bound.
-    const terms = lossTerms(c.labels, 'hard');
-    const b = c.distance === 'custom-L1' ? distanceMatrixErrorBound(c.distances!, c.margin, terms) : tripletErrorBound(c.embeddings, c.dim, c.distance, c.margin, terms);
-    expect(Math.abs(r.loss - c.loss!)).toBeLessThanOrEqual(2 * b.loss);
-    expect(maxAbsDiff(r.grad, c.distance === 'custom-L1' ? c.gradDistances! : c.grad!)).toBeLessThanOrEqual(2 * b.grad);
   });
 });
