@@ -96,6 +96,8 @@ export interface NativeTrainerOptions extends NativeNetworkOptions {
   /** The CUDA device's index (a rank's LOCAL_RANK); -1: the default. Ignored on the CPU. */
   deviceIndex?: number;
   seed: number;
+  /** The forward's arithmetic (default 'fp32'; native/core/precision.h). */
+  precision?: 'fp32' | 'bf16' | 'fp16';
   /** Image channels the network takes (default 1); setData's geometry must have as many. */
   channels?: 1 | 3;
   /** Random resized crop of training images (with augment) before flip and affine; absent: the centre crop of the network's size, as validation's. */
@@ -267,6 +269,8 @@ export interface NativeEmbedderOptions extends NativeNetworkOptions {
   /** The images' channels (default 1): the state's geometry must have as many (the network is built before the state is read). */
   channels?: 1 | 3;
   device: NativeDevice;
+  /** The forward's arithmetic (default 'fp32'). */
+  precision?: 'fp32' | 'bf16' | 'fp16';
 }
 
 /** native/binding/embedder_binding.cc: a trained network for inference; one job at a time (else an ERR_SEMIHARD_BUSY error). */

@@ -7,6 +7,14 @@
 export const DEVICES = ['cpu', 'cuda', 'auto'] as const;
 export type Device = (typeof DEVICES)[number];
 
+/**
+ * The arithmetic of the network's forward pass: float32, or autocast's bfloat16 or float16
+ * (convolutions and matrix products in the lower precision; the loss, parameters, gradients
+ * and optimiser in float32; fp16 with a dynamic gradient scaler).
+ */
+export const PRECISIONS = ['fp32', 'bf16', 'fp16'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
 /** The CNNs an embedding network is cut from (torchvision's names for the ResNets). */
 export const BACKBONES = ['convnet', 'convnet-spatial', 'resnet18', 'resnet34', 'resnet50'] as const;
 export type Backbone = (typeof BACKBONES)[number];

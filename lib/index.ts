@@ -28,6 +28,7 @@ export {
   RESNET_BACKBONES,
   STEMS,
   POOLS,
+  PRECISIONS,
   DISTANCES,
   LOSS_KINDS,
   FREEZE_MODES,
@@ -37,7 +38,7 @@ export {
   PROJECTION_METHODS,
   NAMED_DATA_SETS,
 } from './enums';
-export type { LossKind, Sampler, ProjectionMethod, NamedDataSet } from './enums';
+export type { LossKind, Sampler, ProjectionMethod, NamedDataSet, Precision } from './enums';
 export { SemihardError } from './errors';
 export type { SemihardErrorCode, ArgumentError } from './errors';
 

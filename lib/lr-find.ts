@@ -14,7 +14,7 @@ import { binding } from './binding';
 import { checkKnownKeys, finiteNumber, oneOf, optionsObject, positiveInteger } from './validate';
 import * as path from 'node:path';
 
-export interface LrFindConfig extends Pick<TrainConfig, 'data' | 'model' | 'loss' | 'batch' | 'seed' | 'device' | 'threads' | 'augment' | 'weightDecay'> {
+export interface LrFindConfig extends Pick<TrainConfig, 'data' | 'model' | 'loss' | 'batch' | 'seed' | 'device' | 'precision' | 'threads' | 'augment' | 'weightDecay'> {
   /** Which phase's parameters learn: 'none' (all, default) or 'backbone' (head + BatchNorm). */
   freeze?: Freeze;
   startLr?: number;
@@ -42,7 +42,7 @@ export interface LrFindResult {
 /** Runs the range test on a fresh model built from the configuration; draws it if `out` is given. */
 export async function lrFind(config: LrFindConfig): Promise<LrFindResult> {
   const c = optionsObject(config, 'config', true);
-  checkKnownKeys(c, ['data', 'model', 'loss', 'batch', 'seed', 'device', 'threads', 'augment', 'weightDecay', 'freeze', 'startLr', 'endLr', 'steps', 'out'], 'config');
+  checkKnownKeys(c, ['data', 'model', 'loss', 'batch', 'seed', 'device', 'precision', 'threads', 'augment', 'weightDecay', 'freeze', 'startLr', 'endLr', 'steps', 'out'], 'config');
   const { freeze, startLr, endLr, steps, out, ...rest } = c;
   const given = resolveTrainConfig(rest);
   if (given.distributed) throw typeError('config.distributed', 'no such option for lrFind (the range test runs in one process)', rest.distributed);

@@ -7,7 +7,7 @@ import { readCheckpoint } from './checkpoint';
 import { decodeImages, type DecodeTarget } from './data/decode';
 import type { NamedTensor } from './model/named-tensor';
 import { SemihardError, rangeErrorWithMessage, typeError } from './errors';
-import { BACKBONES, DEVICES, POOLS, STEMS, isMember, type Device } from './enums';
+import { BACKBONES, DEVICES, POOLS, PRECISIONS, STEMS, isMember, type Device, type Precision } from './enums';
 import { nativeNetworkOptions, upgradeConfig, type TrainCheckpointHeader } from './train';
 import { checkKnownKeys, isPlainObject, oneOf, optionsObject, positiveInteger } from './validate';
 
@@ -226,13 +226,15 @@ function notTraining(file: string): SemihardError {
 /**
  * Loads the network of a training checkpoint (its last state) for inference. A file that is
  * missing, unreadable, corrupt, truncated, not a semihard checkpoint or not a training one is
- * refused with a SemihardError of code ERR_SEMIHARD_CHECKPOINT that names it.
+ * refused with a SemihardError of code ERR_SEMIHARD_CHECKPOINT that names it. `precision`:
+ * the arithmetic of embed()'s forward ('fp32' default, 'bf16' or 'fp16': autocast, as train()'s).
  */
-export async function loadModel(checkpoint: string, options?: { device?: Device }): Promise<Model> {
+export async function loadModel(checkpoint: string, options?: { device?: Device; precision?: Precision }): Promise<Model> {
   if (typeof checkpoint !== 'string' || checkpoint.length === 0) throw typeError('checkpoint', 'a file path', checkpoint);
   const o = optionsObject(options, 'options', false);
-  checkKnownKeys(o, ['device'], 'options');
+  checkKnownKeys(o, ['device', 'precision'], 'options');
   const device = oneOf(o.device, 'options.device', DEVICES, 'auto');
+  const precision = oneOf(o.precision, 'options.precision', PRECISIONS, 'fp32');
   const { header, state } = await readCheckpoint<TrainCheckpointHeader>(checkpoint);
   if (header.kind !== 'semihard-train' || !isPlainObject(header.config) || !isPlainObject(header.config.model) || !isPlainObject(header.dataset)) {
     throw notTraining(checkpoint);
@@ -250,7 +252,7 @@ export async function loadModel(checkpoint: string, options?: { device?: Device 
   const geometry = recordedGeometry(header.dataset, checkpoint);
   let embedder: NativeEmbedder;
   try {
-    embedder = await createEmbedder({ ...nativeNetworkOptions(model, geometry.channels), device }, state);
+    embedder = await createEmbedder({ ...nativeNetworkOptions(model, geometry.channels), device, precision }, state);
   } catch (err) {
     // A wrong device is the caller's; anything else is what the file holds.
     if (err instanceof TypeError || err instanceof RangeError) throw err;

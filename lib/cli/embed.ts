@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../files';
-import { DEVICES, SemihardError, listImages, loadModel, writeNpy, writeProjector, type Device } from '../index';
+import { DEVICES, PRECISIONS, SemihardError, listImages, loadModel, writeNpy, writeProjector, type Device, type Precision } from '../index';
 import { number } from './parse';
 
 /** The flags as commander hands them over; the API checks their values. */
@@ -15,6 +15,7 @@ export interface EmbedFlags {
   images: string;
   out: string;
   device?: Device;
+  precision?: Precision;
   batchSize?: number;
   quiet?: boolean;
 }
@@ -28,7 +29,7 @@ async function runEmbed(flags: EmbedFlags): Promise<number> {
   const root = path.resolve(flags.images);
   const listing = await listImages(root);
   if (listing.files.length === 0) throw new SemihardError('ERR_SEMIHARD_DATA', `${root} holds no images (JPEG, PNG, WebP, GIF, TIFF or AVIF files)`);
-  const model = await loadModel(flags.checkpoint, { device: flags.device });
+  const model = await loadModel(flags.checkpoint, { device: flags.device, precision: flags.precision });
   const count = listing.files.length;
   const bar = flags.quiet
     ? null
@@ -68,6 +69,7 @@ export function addEmbedCommand(program: Command): void {
       'x.npy: a count × dim float32 array, and x.npy.labels.json (paths, classNames, labels); x.tsv: Projector vectors in x.tsv, metadata in x.metadata.tsv; a folder: vectors.tsv and metadata.tsv in it',
     )
     .addOption(new Option('--device <d>', 'where to compute (auto: CUDA when available)').choices(DEVICES))
+    .addOption(new Option('--precision <p>', "the network's arithmetic: fp32 (default), bf16 or fp16").choices(PRECISIONS))
     .option('--batch-size <n>', 'images decoded and embedded at a time', number)
     .option('--quiet', 'no progress bar')
     .addHelpText(

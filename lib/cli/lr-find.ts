@@ -1,7 +1,7 @@
 // `semihard lr-find`: the learning-rate range test (lrFind) for the frozen or the unfrozen
 // phase, its suggestion printed and its curve drawn. Values go to lrFind() untouched.
 import { Option, type Command } from 'commander';
-import { BACKBONES, DEVICES, FREEZE_MODES, POOLS, STEMS, lrFind, type Backbone, type Device, type Freeze, type Pool, type Stem } from '../index';
+import { BACKBONES, DEVICES, FREEZE_MODES, POOLS, PRECISIONS, STEMS, lrFind, type Backbone, type Device, type Freeze, type Pool, type Precision, type Stem } from '../index';
 import { dataSource, given, number } from './parse';
 import { modelFromFlags } from './train';
 
@@ -24,6 +24,7 @@ export interface LrFindFlags {
   steps?: number;
   seed?: number;
   device?: Device;
+  precision?: Precision;
   threads?: number;
   out: string;
   json?: boolean;
@@ -41,6 +42,7 @@ async function runLrFind(flags: LrFindFlags): Promise<number> {
     steps: flags.steps,
     seed: flags.seed,
     device: flags.device,
+    precision: flags.precision,
     threads: flags.threads,
     out: flags.out,
   });
@@ -75,6 +77,7 @@ export function addLrFindCommand(program: Command): void {
     .option('--steps <n>', 'steps at most', number)
     .option('--seed <n>', 'seed', number)
     .addOption(new Option('--device <d>', 'where to compute (auto: CUDA when available)').choices(DEVICES))
+    .addOption(new Option('--precision <p>', "the network's arithmetic (as train's)").choices(PRECISIONS))
     .option('--threads <n>', 'CPU threads', number)
     .option('--out <file>', 'the picture (.png or .svg)', 'lr-find.png')
     .option('--json', 'print the curve and suggestion as JSON')

@@ -13,6 +13,7 @@ import {
   DISTANCES,
   LOSS_KINDS,
   POOLS,
+  PRECISIONS,
   SAMPLERS,
   STEMS,
   info,
@@ -23,6 +24,7 @@ import {
   type Distance,
   type LossKind,
   type PhaseConfig,
+  type Precision,
   type RuntimeInfo,
   type Pool,
   type Sampler,
@@ -62,6 +64,7 @@ export interface TrainFlags extends DistributedFlags {
   lr?: number;
   seed?: number;
   device?: Device;
+  precision?: Precision;
   threads?: number;
   weightDecay?: number;
   gradClip?: number;
@@ -152,6 +155,7 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
     phases: phasesFromFlags(flags),
     seed: flags.seed,
     device: flags.device,
+    precision: flags.precision,
     threads: flags.threads,
     weightDecay: flags.weightDecay,
     gradClip: flags.gradClip,
@@ -247,6 +251,7 @@ export function addTrainCommand(program: Command): void {
     .option('--lr <lr>', `phase 2 peak learning rate, one-cycle (default ${unfrozen.maxLr})`, number)
     .option('--seed <n>', 'seed of the data split, batches, augmentation and initial weights', number)
     .addOption(new Option('--device <d>', 'where to train (auto: CUDA when available)').choices(DEVICES))
+    .addOption(new Option('--precision <p>', "the network's arithmetic: fp32 (default), bf16 or fp16 (autocast; loss and weights stay float32)").choices(PRECISIONS))
     .option('--threads <n>', 'CPU threads', number)
     .option('--weight-decay <w>', 'AdamW weight decay', number)
     .option('--grad-clip <norm>', 'clip the global gradient norm (0: off)', number)

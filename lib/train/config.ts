@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { DEFAULT_AUGMENT, DEFAULT_PHOTO_AUGMENT, resolveAugment } from '../augment';
 import { isImageFolderSource, resolveDataSource } from '../data/source';
 import { resolveDistributed } from '../distributed';
-import { DEVICES, DISTANCES, FREEZE_MODES, LOSS_KINDS, SAMPLERS } from '../enums';
+import { DEVICES, DISTANCES, FREEZE_MODES, LOSS_KINDS, PRECISIONS, SAMPLERS } from '../enums';
 import { rangeError, typeError } from '../errors';
 import { booleanOption, checkKnownKeys, finiteNumber, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from '../validate';
 import { resolveModelConfig } from './model-config';
@@ -40,7 +40,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
   checkKnownKeys(
     c,
     [
-      'data', 'model', 'loss', 'batch', 'phases', 'seed', 'device', 'threads', 'weightDecay', 'gradClip', 'augment',
+      'data', 'model', 'loss', 'batch', 'phases', 'seed', 'device', 'precision', 'threads', 'weightDecay', 'gradClip', 'augment',
       'checkpointDir', 'resume', 'maxSteps', 'distributed', 'onProgress', 'onEpoch', 'signal',
     ],
     'config',
@@ -84,6 +84,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
     phases: resolvePhases(c.phases),
     seed,
     device: oneOf(c.device, 'config.device', DEVICES, 'auto'),
+    precision: oneOf(c.precision, 'config.precision', PRECISIONS, 'fp32'),
     threads: c.threads === undefined ? null : positiveInteger(c.threads, 'config.threads'),
     weightDecay: nonNegative(c.weightDecay, 'config.weightDecay', 0.01),
     gradClip: nonNegative(c.gradClip, 'config.gradClip', 0),

@@ -35,5 +35,6 @@ export function nativeTrainerOptions(config: ResolvedTrainConfig, channels: 1 | 
     device: config.device,
     deviceIndex: config.distributed ? config.distributed.localRank : -1,
     seed: config.seed,
+    precision: config.precision,
   };
 }

@@ -9,7 +9,9 @@ import { isResNet } from './model-config';
 import type { ResolvedModelConfig, ResolvedTrainConfig, TrainCheckpointHeader } from './types';
 
 // Fields that must match for a checkpoint to be resumed: everything that shapes the run.
-const RESUME_KEYS = ['data', 'model', 'loss', 'batch', 'phases', 'seed', 'weightDecay', 'gradClip', 'augment'] as const;
+// The precision too: another one gives other numbers from the first resumed step on (and only
+// fp16 keeps a gradient scale), so the resumed run would not be the one the checkpoint began.
+const RESUME_KEYS = ['data', 'model', 'loss', 'batch', 'phases', 'seed', 'weightDecay', 'gradClip', 'augment', 'precision'] as const;
 
 function describeDifference(a: unknown, b: unknown, prefix: string): string | null {
   if (JSON.stringify(a) === JSON.stringify(b)) return null;
@@ -26,7 +28,8 @@ function describeDifference(a: unknown, b: unknown, prefix: string): string | nu
  * A checkpoint's config in today's shape: before model.batchNorm existed every run trained
  * with 'sync'; before the augmentation had ranges, `augment: true` meant the defaults; before
  * fastai's head and torchvision's ResNets (issue 13) a network had an average pool and a bare
- * linear layer, ResNets the small stem, and every phase one rate for all parameters.
+ * linear layer, ResNets the small stem, and every phase one rate for all parameters; before
+ * precision existed every run was float32.
  */
 export function upgradeConfig(config: ResolvedTrainConfig): ResolvedTrainConfig {
   // Before image folders, augmentation had no crop.
@@ -43,7 +46,7 @@ export function upgradeConfig(config: ResolvedTrainConfig): ResolvedTrainConfig 
     inputChannels: m.inputChannels ?? null,
   };
   const phases = Array.isArray(config.phases) ? config.phases.map((p) => ({ ...p, backboneLrFactor: p.backboneLrFactor ?? 1 })) : config.phases;
-  return { ...config, model, augment, phases };
+  return { ...config, model, augment, phases, precision: config.precision ?? 'fp32' };
 }
 
 export function checkResumable(file: string, header: TrainCheckpointHeader, config: ResolvedTrainConfig): void {

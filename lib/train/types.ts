@@ -4,7 +4,7 @@ import type { AugmentConfig, ResolvedAugment } from '../augment';
 import type { CheckpointHeader } from '../checkpoint';
 import type { DataSource, DecodeProgressEvent, ResolvedDataSource } from '../data/datasets';
 import type { DistributedConfig, ResolvedDistributed } from '../distributed';
-import type { Backbone, BatchNormStatistics, Device, Distance, Freeze, LossKind, Pool, Sampler, Stem } from '../enums';
+import type { Backbone, BatchNormStatistics, Device, Distance, Freeze, LossKind, Pool, Precision, Sampler, Stem } from '../enums';
 
 export type { Backbone, BatchNormStatistics, Freeze, Pool, Stem } from '../enums';
 
@@ -104,6 +104,14 @@ export interface TrainConfig {
   phases?: PhaseConfig[];
   seed?: number;
   device?: Device;
+  /**
+   * The network's arithmetic in training, validation and embedding: 'fp32' (default), 'bf16'
+   * or 'fp16' (autocast; the triplet loss, weights, gradients and optimiser stay float32;
+   * fp16 scales the loss dynamically and skips a step whose gradients overflow). On the CPU
+   * bf16 is fast only with AMX or AVX512-BF16, and fp16 is emulated (slow): both are meant for
+   * CUDA. A resumed run must have the checkpoint's precision.
+   */
+  precision?: Precision;
   threads?: number;
   /** AdamW weight decay (default 0.01). */
   weightDecay?: number;
@@ -161,6 +169,7 @@ export interface ResolvedTrainConfig {
   phases: ResolvedPhaseConfig[];
   seed: number;
   device: Device;
+  precision: Precision;
   threads: number | null;
   weightDecay: number;
   gradClip: number;

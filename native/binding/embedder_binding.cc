@@ -26,7 +26,7 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
   }
 
   // new Embedder({ backbone, dim, stem?, pool?, headBatchNorm?, dropout?, channels?,
-  // inputChannels?, device }): the network with its initial weights, built on
+  // inputChannels?, device, precision? }): the network with its initial weights, built on
   // the JS thread (as a Trainer's is: its weights are drawn from LibTorch's global generator).
   explicit EmbedderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EmbedderWrap>(info) {
     Napi::Env env = info.Env();
@@ -36,6 +36,7 @@ class EmbedderWrap : public Napi::ObjectWrap<EmbedderWrap> {
       options.network = network_options(env, o);
       if (has_option(o, "channels")) options.channels = positive_integer_option(env, o, "channels");
       options.device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames));
+      if (has_option(o, "precision")) options.precision = enum_option(env, o, "precision", core::kPrecisionNames);
       embedder_ = std::make_unique<core::Embedder>(options);
       return env.Undefined();
     });

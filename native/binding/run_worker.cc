@@ -1,6 +1,8 @@
 #include "run_worker.h"
 
+#include <chrono>
 #include <utility>
+#include <vector>
 
 #include "../core/trainer.h"
 #include "errors.h"
@@ -14,6 +16,11 @@ struct StepReport {
   float loss;
   double lr;
 };
+
+// On a device, training steps' losses stay there and are read together this often (one wait
+// for the device per report instead of one per step). On the CPU a loss is read at once: the
+// step has finished when train_step returns, so reading costs nothing.
+constexpr std::chrono::milliseconds kReportInterval{250};
 
 class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
  public:
@@ -36,29 +43,48 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
       for (int64_t s = 0; s < steps; ++s) {
         // Several processes stop together: a wish to stop on any rank stops all of them.
         if (job_.trainer->any_rank_stops(job_.cancel->exchange(false))) {
+          report(progress);
           outcome_.cancelled = true;
           return;
         }
         const torch::Tensor batch = job_.indices.narrow(0, s * job_.batch, job_.batch);
-        StepReport report{s, 0.0f, 0.0};
         if (job_.train) {
           const core::StepResult r = job_.trainer->train_step(batch);
-          report.loss = r.loss;
-          report.lr = r.lr;
+          pending_.push_back(StepReport{s, 0.0f, r.lr});
+          pending_losses_.push_back(r.loss);
         } else {
-          report.loss = job_.trainer->valid_loss(batch);
+          pending_.push_back(StepReport{s, job_.trainer->valid_loss(batch), 0.0});
         }
-        outcome_.losses.push_back(report.loss);
-        outcome_.lrs.push_back(report.lr);
-        progress.Send(&report, 1);
+        const auto now = std::chrono::steady_clock::now();
+        if (!job_.train || job_.trainer->device().is_cpu() || now - reported_ >= kReportInterval) report(progress);
       }
+      report(progress);
     } catch (const core::FeedCancelled&) {
       // cancel() ended a wait for fed images: the run stops there, as between steps.
+      report(progress);
       outcome_.cancelled = true;
     } catch (...) {
       error_ = capture_current_exception();
       SetError(error_.message);
     }
+  }
+
+  // The pending steps' losses read (one wait for the device), recorded and sent to onStep.
+  void report(const ExecutionProgress& progress) {
+    reported_ = std::chrono::steady_clock::now();
+    if (pending_.empty()) return;
+    if (!pending_losses_.empty()) {
+      const torch::Tensor losses = torch::stack(pending_losses_).to(torch::kCPU, torch::kFloat32).contiguous();
+      const float* values = losses.data_ptr<float>();
+      for (size_t i = 0; i < pending_.size(); ++i) pending_[i].loss = values[i];
+    }
+    for (const StepReport& r : pending_) {
+      outcome_.losses.push_back(r.loss);
+      outcome_.lrs.push_back(r.lr);
+    }
+    progress.Send(pending_.data(), pending_.size());
+    pending_.clear();
+    pending_losses_.clear();
   }
 
   void OnProgress(const StepReport* data, size_t count) override {
@@ -101,6 +127,9 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
   Napi::ObjectReference keep_alive_;
   Napi::FunctionReference on_step_;
   RunOutcome outcome_;
+  std::vector<StepReport> pending_;             // steps run and not yet reported
+  std::vector<torch::Tensor> pending_losses_;   // their losses, on the device (train steps)
+  std::chrono::steady_clock::time_point reported_ = std::chrono::steady_clock::now();
   CapturedError error_;
   bool callback_failed_ = false;
   Napi::ObjectReference callback_error_;

@@ -1,5 +1,7 @@
 // The Trainer's run(): training or validation steps on a worker thread. Each step's loss
-// reaches JS through a progress queue (onStep); a stop wished by cancel() or a throwing
+// reaches JS through a progress queue (onStep): on a CUDA device the losses of the steps run
+// in the last quarter second are read from the device together (no wait for it every step),
+// on the CPU each as its step ends; a stop wished by cancel() or a throwing
 // onStep is honoured between steps, on every rank together, or, when a step waits for fed
 // images, at once on this rank (other ranks then fail at their next collective). One job at a time: the caller
 // marks its trainer busy and `done` runs on the JS thread before the Promise settles.

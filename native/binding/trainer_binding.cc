@@ -272,7 +272,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       return TaskWorker::queue(
           env, "semihard:gradients",
           [this, indices, loss, grads] {
-            *loss = trainer_->compute_gradients(*indices).loss;
+            *loss = trainer_->compute_gradients(*indices).loss_value();
             for (const auto& p : trainer_->model()->named_parameters()) {
               if (p.value().grad().defined()) grads->emplace_back(p.key(), p.value().grad().detach().flatten().to(torch::kCPU));
             }

@@ -44,6 +44,7 @@ core::TrainerOptions trainer_options(Napi::Env env, const Napi::Value& value) {
   const int64_t device_index = has_option(o, "deviceIndex") ? integer_option(env, o, "deviceIndex") : -1;
   options.device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames), device_index);
   options.seed = static_cast<uint64_t>(integer_option(env, o, "seed"));
+  if (has_option(o, "precision")) options.precision = enum_option(env, o, "precision", core::kPrecisionNames);
   return options;
 }
 

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "network_input.h"
+
 namespace semihard::core {
 
 void check_affine_range(const AffineRange& range) {
@@ -43,7 +45,7 @@ torch::Tensor apply_affine(const torch::Tensor& images, const torch::Tensor& the
   namespace F = torch::nn::functional;
   TORCH_CHECK(images.dim() == 4 && theta.size(0) == images.size(0), "apply_affine: images must be N x C x H x W, one theta each");
   torch::Tensor grid =
-      F::affine_grid(theta.to(images.device()), {images.size(0), images.size(1), height, width}, /*align_corners=*/false);
+      F::affine_grid(upload(theta, images.device()), {images.size(0), images.size(1), height, width}, /*align_corners=*/false);
   return F::grid_sample(images, grid,
                         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kReflection).align_corners(false));
 }

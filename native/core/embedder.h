@@ -12,6 +12,7 @@
 #include "embedding_net.h"
 #include "image_geometry.h"
 #include "model_state.h"
+#include "precision.h"
 
 namespace semihard::core {
 
@@ -19,6 +20,7 @@ struct EmbedderOptions {
   NetworkOptions network;  // its in_channels: the state's must be the same
   int64_t channels = 1;    // the images': the state's must be the same
   torch::Device device{torch::kCPU};
+  Precision precision = Precision::kFloat32;  // of the forward (precision.h)
 };
 
 class Embedder {
@@ -33,8 +35,9 @@ class Embedder {
   bool loaded() const { return state_.geometry.height > 0; }
 
   // Embeddings of N x stored_height x stored_width x C images of the state's geometry (uint8
-  // 0..255, or float32 0..1), centre-cropped to its height x width: N x dim float32 on the
-  // CPU, each row of unit norm.
+  // 0..255, or float32 0..1), centre-cropped to its height x width, the forward in the
+  // options' precision: N x dim float32 on the CPU, each row of unit norm. Works on the
+  // options' CUDA device whichever thread calls it (ResNets channels-last, as a Trainer's).
   torch::Tensor embed(const torch::Tensor& images);
 
   int64_t dim() const { return options_.network.dim; }

@@ -28,7 +28,8 @@ torch::Tensor EmbeddingHeadImpl::forward(const torch::Tensor& map, const torch::
     x = dropout_mask.defined() ? x * dropout_mask : drop(x);
   }
   namespace F = torch::nn::functional;
-  return F::normalize(linear(x), F::NormalizeFuncOptions().p(2).dim(1));
+  // Normalised in float32 whatever precision autocast ran the linear layer in.
+  return F::normalize(linear(x).to(torch::kFloat32), F::NormalizeFuncOptions().p(2).dim(1));
 }
 
 void EmbeddingHeadImpl::load(torch::serialize::InputArchive& archive) {

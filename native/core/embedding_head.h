@@ -33,7 +33,7 @@ struct EmbeddingHeadImpl : torch::nn::Module {
 
   // N x channels x h x w -> N x features() (pooled and flattened).
   torch::Tensor pool(const torch::Tensor& map) const;
-  // The embedding (N x dim, unit rows). dropout_mask: N x features() of 0 and 1 / (1 - p) drawn
+  // The embedding (N x dim, unit rows, float32 under autocast too). dropout_mask: N x features() of 0 and 1 / (1 - p) drawn
   // by the caller (a trainer's own generator); undefined: LibTorch's dropout when training.
   torch::Tensor forward(const torch::Tensor& map, const torch::Tensor& dropout_mask = {});
   int64_t features() const { return features_; }

@@ -56,7 +56,17 @@ EmbeddingNetImpl::EmbeddingNetImpl(const NetworkOptions& options) : options_(opt
 }
 
 torch::Tensor EmbeddingNetImpl::feature_map(const torch::Tensor& images) {
-  return resnet_ ? resnet_->forward(images) : convnet_->forward(images);
+  if (!resnet_) return convnet_->forward(images);
+  return resnet_->forward(channels_last_ ? images.contiguous(at::MemoryFormat::ChannelsLast) : images);
+}
+
+void EmbeddingNetImpl::set_channels_last(bool on) {
+  channels_last_ = on;
+  const auto format = on ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& p : parameters()) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(format));
+  }
 }
 
 torch::Tensor EmbeddingNetImpl::forward(const torch::Tensor& images, const torch::Tensor& dropout_mask) {

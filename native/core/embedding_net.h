@@ -62,6 +62,10 @@ struct EmbeddingNetImpl : torch::nn::Module {
   std::vector<torch::Tensor> trainable_head_parameters();
   // Training in several processes: BatchNorm statistics over the global batch (null: alone).
   void set_communicator(Communicator* communicator);
+  // ResNets on CUDA: convolution weights and the input in channels-last memory format (the
+  // layout cuDNN's fastest kernels take; the numbers are the same). Call again after loading
+  // weights (loading replaces the tensors).
+  void set_channels_last(bool on);
   // Which statistics BatchNorm uses in training (sync_batch_norm.h).
   void set_batch_norm_statistics(BatchNormStatistics statistics);
   // The parameters' group: "head", "batchnorm" or "backbone", keyed like named_parameters().
@@ -77,6 +81,7 @@ struct EmbeddingNetImpl : torch::nn::Module {
   torch::Tensor feature_map(const torch::Tensor& images);
 
   NetworkOptions options_;
+  bool channels_last_ = false;
   // One of them, registered as "backbone".
   torch::nn::Sequential convnet_{nullptr};
   ResNet resnet_{nullptr};

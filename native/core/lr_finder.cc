@@ -51,7 +51,7 @@ void run_range(Trainer& trainer, const torch::Tensor& batches, const LrFindOptio
     const double lr = o.start_lr * std::pow(o.end_lr / o.start_lr, static_cast<double>(i) / static_cast<double>(steps - 1));
     double loss = 0.0;
     try {
-      loss = trainer.train_step(batches[i], lr).loss;
+      loss = trainer.train_step(batches[i], lr).loss_value();
     } catch (const ArgumentError& e) {
       // The loss refuses non-finite embeddings. After a step of the test they are the
       // network's output blown up by the previous rate: the run diverged there (the bounded

@@ -42,6 +42,22 @@ Normalisation pixel_statistics(const torch::Tensor& images, int64_t channels) {
   return out;
 }
 
+torch::Tensor upload(const torch::Tensor& t, const torch::Device& device) {
+  if (t.device() == device) return t;
+  if (device.is_cuda() && t.is_cpu()) return t.pin_memory().to(device, /*non_blocking=*/true);
+  return t.to(device);
+}
+
+torch::Tensor device_resident(const torch::Tensor& images, const torch::Device& device) {
+  if (!images.defined() || images.device() == device || device.is_cpu()) return images;
+  if (images.numel() * images.element_size() > kDeviceImageBytes) return images;
+  try {
+    return images.to(device);
+  } catch (const c10::OutOfMemoryError&) {
+    return images;  // the host path
+  }
+}
+
 torch::Tensor network_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device) {
   TORCH_CHECK(images.dim() == 4, "network_input: images must be N x H x W x C");
   const int64_t n = images.size(0), height = images.size(1), width = images.size(2);
@@ -49,14 +65,14 @@ torch::Tensor network_input(const torch::Tensor& images, const Normalisation& no
   TORCH_CHECK(channels == images.size(3) || (images.size(3) == 1 && channels == 3), "network_input: images of ",
               images.size(3), " channels cannot be normalised over ", channels);
   check_normalisation(normalisation, channels);
-  torch::Tensor x = images.scalar_type() == torch::kUInt8 ? images.to(torch::kFloat32) / 255.0f : images.to(torch::kFloat32);
+  const torch::Tensor here = upload(images, device);
+  torch::Tensor x = here.scalar_type() == torch::kUInt8 ? here.to(torch::kFloat32) / 255.0f : here.to(torch::kFloat32);
   if (channels != images.size(3)) x = x.expand({n, height, width, channels});
-  const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
-  x = (x - torch::tensor(normalisation.mean, cpu)) / torch::tensor(normalisation.std, cpu);
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+  x = (x - upload(torch::tensor(normalisation.mean, f32), device)) / upload(torch::tensor(normalisation.std, f32), device);
   // N x C x H x W with the standard (row-major) strides: a permuted single channel would be
   // "contiguous" with strides that make convolutions take their channels-last kernels.
-  x = channels == 1 ? x.reshape({n, 1, height, width}) : x.permute({0, 3, 1, 2}).contiguous();
-  return x.to(device);
+  return channels == 1 ? x.reshape({n, 1, height, width}) : x.permute({0, 3, 1, 2}).contiguous();
 }
 
 torch::Tensor training_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device,
@@ -81,15 +97,16 @@ torch::Tensor training_input(const torch::Tensor& images, const Normalisation& n
 }
 
 torch::Tensor embed_images(EmbeddingNet& model, const Normalisation& normalisation, const ImageGeometry& geometry,
-                           const torch::Device& device, const torch::Tensor& images, int64_t dim) {
+                           const torch::Device& device, const torch::Tensor& images, int64_t dim, Precision precision) {
   TORCH_CHECK(images.dim() == 4, "embed_images: images must be N x H x W x C");
   torch::NoGradGuard no_grad;
+  const AutocastGuard autocast(device, precision);
   model->eval();
   std::vector<torch::Tensor> out;
   for (int64_t start = 0; start < images.size(0); start += kEmbedChunk) {
     const int64_t n = std::min(kEmbedChunk, images.size(0) - start);
     const torch::Tensor crop = centre_crop(images.narrow(0, start, n), geometry);
-    out.push_back(model->forward(network_input(crop, normalisation, device)).to(torch::kCPU));
+    out.push_back(model->forward(network_input(crop, normalisation, device)).to(torch::kCPU, torch::kFloat32));
   }
   if (out.empty()) return torch::empty({0, dim});
   return torch::cat(out);

@@ -1,14 +1,14 @@
 #include "trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <c10/core/DeviceGuard.h>
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "collectives_autograd.h"
 #include "errors.h"
-#include "model_state.h"
 
 namespace semihard::core {
 namespace {
@@ -40,10 +40,17 @@ Trainer::Trainer(const TrainerOptions& options)
   torch::manual_seed(options.seed);  // the model's initial weights
   model_ = EmbeddingNet(options.network);
   model_->set_batch_norm_statistics(options.batch_norm);
+  const c10::OptionalDeviceGuard guard(cuda_device(options.device));
   model_->to(options.device);
+  if (options.device.is_cuda()) {
+    at::globalContext().setBenchmarkCuDNN(true);
+    if (is_resnet(options.network.backbone)) model_->set_channels_last(true);
+  }
+  if (options.precision == Precision::kFloat16) scaler_ = GradScaler(options.device, GradScalerOptions{});
 }
 
 void Trainer::set_data(DataOptions data) {
+  const c10::OptionalDeviceGuard guard(cuda_device(options_.device));
   check_geometry(data.geometry);
   TORCH_CHECK(data.geometry.channels == options_.channels, "set_data: the images have ", data.geometry.channels,
               " channels but the network takes ", options_.channels);
@@ -60,13 +67,15 @@ void Trainer::set_data(DataOptions data) {
   geometry_ = data.geometry;
   train_ = std::move(data.train);
   valid_ = std::move(data.valid);
+  train_.images = device_resident(train_.images, options_.device);
+  valid_.images = device_resident(valid_.images, options_.device);
   train_feed_.reset();
   valid_feed_.reset();
 }
 
 torch::Tensor Trainer::rows(Split split, const torch::Tensor& indices) {
   const ImageSet& set = data_set(split);
-  if (!set.streamed()) return set.images.index_select(0, indices);
+  if (!set.streamed()) return set.images.index_select(0, upload(indices, set.images.device()));
   torch::Tensor fed = feed(split).pop();
   TORCH_CHECK(fed.dim() == 4 && fed.size(0) == indices.size(0), "the fed batch holds ", fed.dim() == 4 ? fed.size(0) : -1,
               " images but this step embeds ", indices.size(0), " rows of the ", split == Split::kTrain ? "train" : "valid",
@@ -105,6 +114,7 @@ void Trainer::begin_phase(Freeze freeze, double max_lr, int64_t total_steps, dou
 }
 
 void Trainer::connect(const CommunicatorOptions& options) {
+  const c10::OptionalDeviceGuard guard(cuda_device(options_.device));
   TORCH_CHECK(!communicator_, "this trainer is already connected");
   CommunicatorOptions o = options;
   o.device = options_.device;
@@ -126,6 +136,7 @@ void Trainer::connect(const CommunicatorOptions& options) {
 
 bool Trainer::any_rank_stops(bool stop) {
   if (!distributed()) return stop;
+  const c10::OptionalDeviceGuard guard(cuda_device(options_.device));
   torch::Tensor flag = torch::full({1}, stop ? 1.0f : 0.0f, torch::TensorOptions().device(options_.device));
   communicator_->all_reduce_max_(flag);
   return flag.item<float>() > 0.0f;
@@ -138,48 +149,56 @@ std::pair<int64_t, int64_t> Trainer::local_rows(int64_t batch) const {
   return {rank() * n, n};
 }
 
+torch::Tensor Trainer::training_batch(const torch::Tensor& indices, int64_t begin, int64_t rows_here) {
+  torch::Tensor images = rows(Split::kTrain, indices.narrow(0, begin, rows_here));
+  const TrainTransform transform{options_.affine, options_.crop, geometry_.height, geometry_.width};
+  if (options_.augment && options_.crop.has_value()) {
+    return training_input(images, normalisation_, options_.device, indices.size(0), begin, generator_, transform);
+  }
+  torch::Tensor x = network_input(centre_crop(images, geometry_), normalisation_, options_.device);
+  if (!options_.augment) return x;
+  torch::NoGradGuard no_grad;
+  return train_transform(x, indices.size(0), begin, generator_, transform);
+}
+
+torch::Tensor Trainer::embed_batch(const torch::Tensor& x, const torch::Tensor& dropout_mask) {
+  const AutocastGuard autocast(options_.device, options_.precision);
+  return model_->forward(x, dropout_mask).to(torch::kFloat32);
+}
+
 StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   TORCH_CHECK(optimizer_, "begin_phase must come before train_step");
   TORCH_CHECK(train_.present(), "set_data must come before train_step");
+  const c10::OptionalDeviceGuard guard(cuda_device(options_.device));
   model_->train();
   const auto [begin, rows_here] = local_rows(indices.size(0));
-  torch::Tensor images = rows(Split::kTrain, indices.narrow(0, begin, rows_here));
-  const bool random_crop = options_.augment && options_.crop.has_value();
-  const TrainTransform transform{options_.affine, options_.crop, geometry_.height, geometry_.width};
-  torch::Tensor x;
-  if (random_crop) {
-    x = training_input(images, normalisation_, options_.device, indices.size(0), begin, generator_, transform);
-  } else {
-    x = network_input(centre_crop(images, geometry_), normalisation_, options_.device);
-    if (options_.augment) {
-      torch::NoGradGuard no_grad;
-      x = train_transform(x, indices.size(0), begin, generator_, transform);
-    }
-  }
+  const torch::Tensor x = training_batch(indices, begin, rows_here);
   const torch::Tensor labels = train_.labels.index_select(0, indices);
   torch::Tensor dropout_mask;
   const double p = options_.network.head.dropout;
   if (p > 0.0) {
     dropout_mask = torch::empty({indices.size(0), model_->head->features()}).bernoulli_(1.0 - p, generator_);
-    dropout_mask = dropout_mask.narrow(0, begin, rows_here).div_(1.0 - p).to(options_.device);
+    dropout_mask = upload(dropout_mask.narrow(0, begin, rows_here).div_(1.0 - p), options_.device);
   }
-  torch::Tensor embeddings = model_->forward(x, dropout_mask);
+  // The loss in float32 on float32 embeddings, whatever precision the forward ran in.
+  const torch::Tensor embeddings = embed_batch(x, dropout_mask);
   optimizer_->zero_grad();
   StepResult r;
   r.positive_pairs = count_positive_pairs(labels);
+  std::vector<torch::Tensor> params = model_->trainable_parameters();
   if (!distributed()) {
     torch::Tensor loss = triplet_loss(embeddings, labels, options_.loss);
-    loss.backward();
-    r.loss = loss.item<float>();
+    scaler_.scale(loss).backward();
+    scaler_.unscale(params);
+    r.loss = loss.detach();
     return r;
   }
   // This rank's anchors against the global batch; the gather's backward hands every rank the
   // gradient of the rows it owns, from all ranks' anchors.
   torch::Tensor global = gather_rows(*communicator_, embeddings);
   torch::Tensor share = triplet_loss_share(global, labels, options_.loss, begin, begin + rows_here);
-  share.backward();
+  scaler_.scale(share).backward();
   // One all-reduce for every parameter gradient and the loss shares.
-  std::vector<torch::Tensor> params = model_->trainable_parameters();
   std::vector<torch::Tensor> flat;
   flat.reserve(params.size() + 1);
   for (const torch::Tensor& p : params) {
@@ -198,7 +217,9 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
     }
     offset += p.numel();
   }
-  r.loss = buffer[offset].item<float>();
+  // The summed (still scaled) gradients: every rank finds the same inf or NaN.
+  scaler_.unscale(params);
+  r.loss = buffer[offset];
   return r;
 }
 
@@ -212,20 +233,25 @@ StepResult Trainer::train_step(const torch::Tensor& indices, double lr) {
     o.betas({schedule_.beta1(step_), std::get<1>(o.betas())});
   }
   StepResult r = compute_gradients(indices);
+  const c10::OptionalDeviceGuard guard(cuda_device(options_.device));
   r.lr = step_lr;
-  if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->trainable_parameters(), options_.grad_clip);
-  optimizer_->step();
+  if (options_.grad_clip > 0) clip_grad_norm(model_->trainable_parameters(), options_.grad_clip);
+  // fp16: a step whose gradients overflowed is skipped (the schedule moves on, as PyTorch's).
+  r.stepped = scaler_.step_allowed();
+  if (r.stepped) optimizer_->step();
+  scaler_.update();
   ++step_;
   return r;
 }
 
 float Trainer::valid_loss(const torch::Tensor& indices) {
   TORCH_CHECK(valid_.present(), "no validation set");
+  const c10::OptionalDeviceGuard guard(cuda_device(options_.device));
   torch::NoGradGuard no_grad;
   model_->eval();
   const auto [begin, rows_here] = local_rows(indices.size(0));
   const torch::Tensor images = centre_crop(rows(Split::kValid, indices.narrow(0, begin, rows_here)), geometry_);
-  torch::Tensor embeddings = model_->forward(network_input(images, normalisation_, options_.device));
+  torch::Tensor embeddings = embed_batch(network_input(images, normalisation_, options_.device));
   // Every rank scores the whole gathered batch: the same number everywhere, as in one process.
   if (distributed()) embeddings = communicator_->all_gather_rows(embeddings);
   return triplet_loss_with_grad(embeddings, valid_.labels.index_select(0, indices), options_.loss).loss;
@@ -233,64 +259,8 @@ float Trainer::valid_loss(const torch::Tensor& indices) {
 
 torch::Tensor Trainer::embed(const torch::Tensor& images) {
   TORCH_CHECK(geometry_.height > 0, "Trainer::embed: the model has no image size yet (no data, no state)");
-  return embed_images(model_, normalisation_, geometry_, options_.device, images, options_.network.dim);
-}
-
-void Trainer::restore(const std::string& state, const PhaseInfo& phase) {
-  optimizer_.reset();
-  if (phase.begun) {
-    begin_phase(phase.freeze, phase.schedule.max_lr, phase.schedule.total_steps, phase.backbone_lr_factor);
-    load_state(state, /*restore_optimizer=*/true);
-  } else {
-    load_state(state, /*restore_optimizer=*/false);
-    model_->set_freeze(Freeze::kNone);
-    phase_begun_ = false;
-  }
-}
-
-std::string Trainer::save_state() {
-  torch::serialize::OutputArchive archive;
-  archive.write("format", torch::tensor(kStateFormat));
-  torch::serialize::OutputArchive model_archive;
-  model_->save(model_archive);
-  archive.write("model", model_archive);
-  if (optimizer_) {
-    torch::serialize::OutputArchive optimizer_archive;
-    optimizer_->save(optimizer_archive);
-    archive.write("optimizer", optimizer_archive);
-  }
-  archive.write("step", torch::tensor(step_));
-  archive.write("generator", generator_.get_state());
-  write_model_meta(archive, ModelState{normalisation_, geometry_, options_.network.in_channels});
-  std::ostringstream stream;
-  archive.save_to(stream);
-  return stream.str();
-}
-
-void Trainer::load_state(const std::string& bytes, bool restore_optimizer) {
-  torch::serialize::InputArchive archive;
-  open_state(bytes, options_.device, archive);
-  const ModelState model_state = load_model_state(archive, model_);
-  TORCH_CHECK(model_state.geometry.channels == options_.channels && model_state.input_channels == options_.network.in_channels,
-              "the state is of images of ", model_state.geometry.channels, " channels on a network of ",
-              model_state.input_channels, " but this trainer's are of ", options_.channels, " on ", options_.network.in_channels);
-  TORCH_CHECK(!train_.present() || model_state.geometry.height == 0 || model_state.geometry == geometry_,
-              "the state was saved for images of ", model_state.geometry.stored_height, " x ", model_state.geometry.stored_width,
-              " cropped to ", model_state.geometry.height, " x ", model_state.geometry.width, " but the data are ",
-              geometry_.stored_height, " x ", geometry_.stored_width, " cropped to ", geometry_.height, " x ", geometry_.width);
-  if (optimizer_ && restore_optimizer) {
-    torch::serialize::InputArchive optimizer_archive;
-    archive.read("optimizer", optimizer_archive);
-    optimizer_->load(optimizer_archive);
-    torch::Tensor step;
-    archive.read("step", step);
-    step_ = step.item<int64_t>();
-  }
-  torch::Tensor generator;
-  archive.read("generator", generator);
-  generator_.set_state(generator.to(torch::kCPU));
-  normalisation_ = model_state.normalisation;
-  if (model_state.geometry.height > 0) geometry_ = model_state.geometry;
+  const c10::OptionalDeviceGuard guard(cuda_device(options_.device));
+  return embed_images(model_, normalisation_, geometry_, options_.device, images, options_.network.dim, options_.precision);
 }
 
 }  // namespace semihard::core

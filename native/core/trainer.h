@@ -3,6 +3,15 @@
 // a one-cycle schedule per phase, seeded augmentation, validation loss, embedding, and the
 // whole state as bytes for exact resumption. Images are held (a tensor, possibly an
 // ImageStore's) or streamed: fed batch by batch through a BatchFeed while a job runs.
+//
+// On a CUDA device held images are uploaded once (uint8, network_input.h's device_resident;
+// a set over kDeviceImageBytes or one that does not fit stays on the host) and every step
+// gathers, converts, normalises and augments its rows there; a step waits for the device
+// nowhere: its loss is a device tensor (StepResult), clipping computes its factor as a tensor,
+// BatchNorm's count stays a tensor. Only fp16 reads one flag a step (the skipped-step test).
+// Each public method makes the trainer's CUDA device current on the calling thread (a worker
+// thread's current device is otherwise device 0). ResNets on CUDA run channels-last, and
+// cuDNN's autotuner is switched on (process-wide: training inputs have one size).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +28,9 @@
 #include "image_geometry.h"
 #include "names.h"
 #include "network_input.h"
+#include "grad_scaler.h"
 #include "one_cycle.h"
+#include "precision.h"
 #include "random_resized_crop.h"
 #include "triplet_loss.h"
 
@@ -61,12 +72,19 @@ struct TrainerOptions {
   AffineRange affine;
   torch::Device device{torch::kCPU};
   uint64_t seed = 0;
+  // The network's forward in training, validation and embedding (precision.h); the triplet
+  // loss always in float32; fp16 trains with a dynamic gradient scaler (grad_scaler.h).
+  Precision precision = Precision::kFloat32;
 };
 
 struct StepResult {
-  float loss = 0.0f;
+  // 0-dim float32 on the training device; reading it (loss_value) waits for the step.
+  torch::Tensor loss;
   double lr = 0.0;
   int64_t positive_pairs = 0;
+  // fp16: false when the step was skipped (a gradient held an inf or NaN); known after train_step.
+  bool stepped = true;
+  float loss_value() const { return loss.item<float>(); }
 };
 
 class Trainer {
@@ -99,7 +117,7 @@ class Trainer {
   // (random resized when options.crop is set), flip and affine of augment.h.
   StepResult train_step(const torch::Tensor& indices, double lr = -1.0);
   // The loss of the train images at `indices` and its gradient, left in the trainable
-  // parameters' .grad (summed over ranks), without an optimiser step. Augmentation draws
+  // parameters' .grad (summed over ranks; unscaled with fp16), without an optimiser step. Augmentation draws
   // from the generator as train_step does, then the head's dropout mask (the global batch's,
   // this rank's rows) when it has dropout.
   StepResult compute_gradients(const torch::Tensor& indices);
@@ -145,8 +163,13 @@ class Trainer {
  private:
   // This rank's rows [begin, begin + n) of a global batch of `batch` rows.
   std::pair<int64_t, int64_t> local_rows(int64_t batch) const;
-  // The stored-size images of this rank's rows: selected, or the feed's next batch (checked).
+  // The stored-size images of this rank's rows: selected (on the device holding them), or the
+  // feed's next batch (checked).
   torch::Tensor rows(Split split, const torch::Tensor& indices);
+  // The network's input for this rank's rows of a training batch: cropped, normalised, augmented.
+  torch::Tensor training_batch(const torch::Tensor& indices, int64_t begin, int64_t rows_here);
+  // The network's forward in the trainer's precision; the embeddings in float32.
+  torch::Tensor embed_batch(const torch::Tensor& x, const torch::Tensor& dropout_mask = {});
 
   TrainerOptions options_;
   EmbeddingNet model_{nullptr};
@@ -156,6 +179,7 @@ class Trainer {
   Normalisation normalisation_;
   BatchFeed train_feed_, valid_feed_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
+  GradScaler scaler_;  // enabled with fp16
   OneCycle schedule_;
   Freeze freeze_ = Freeze::kNone;
   double backbone_lr_factor_ = 1.0;
