@@ -68,8 +68,23 @@ if(SEMIHARD_TORCH_CUDA)
   find_library(SEMIHARD_CUDART_LIBRARY NAMES cudart libcudart.so.13 libcudart.so.12 NAMES_PER_DIR
                HINTS ${SEMIHARD_CUDA_LIBRARY_DIRS} "${SEMIHARD_TORCH_PREFIX}/lib"
                PATHS ENV CUDA_HOME /usr/local/cuda PATH_SUFFIXES lib64 lib NO_CACHE)
-  if(SEMIHARD_CUDA_RUNTIME_INCLUDE)
-    list(APPEND SEMIHARD_CUDA_INCLUDE_DIRS "${SEMIHARD_CUDA_RUNTIME_INCLUDE}")
+  # cuda_runtime_api.h includes crt/host_defines.h and cuda_fp16.h includes CCCL's nv/target,
+  # which PyPI ships apart (nvidia-cuda-crt, nvidia-cuda-cccl: the CUDA flavour provisions them
+  # as cuda-toolkit[crt,cccl]); without them the headers are unusable.
+  find_path(SEMIHARD_CUDA_CRT_INCLUDE crt/host_defines.h
+            HINTS ${_semihard_cuda_include_hints} "${SEMIHARD_CUDA_RUNTIME_INCLUDE}"
+            PATHS ENV CUDA_HOME /usr/local/cuda PATH_SUFFIXES include)
+  find_path(SEMIHARD_CUDA_CCCL_INCLUDE nv/target
+            HINTS ${_semihard_cuda_include_hints} "${SEMIHARD_CUDA_RUNTIME_INCLUDE}"
+            PATHS ENV CUDA_HOME /usr/local/cuda PATH_SUFFIXES include include/cccl)
+  if(SEMIHARD_CUDA_RUNTIME_INCLUDE AND SEMIHARD_CUDA_CRT_INCLUDE AND SEMIHARD_CUDA_CCCL_INCLUDE)
+    list(APPEND SEMIHARD_CUDA_INCLUDE_DIRS "${SEMIHARD_CUDA_RUNTIME_INCLUDE}" "${SEMIHARD_CUDA_CRT_INCLUDE}"
+         "${SEMIHARD_CUDA_CCCL_INCLUDE}")
+    list(REMOVE_DUPLICATES SEMIHARD_CUDA_INCLUDE_DIRS)
+  else()
+    message(STATUS "semihard: the CUDA runtime's headers are incomplete (cuda_runtime_api.h: '${SEMIHARD_CUDA_RUNTIME_INCLUDE}', "
+                   "crt/host_defines.h: '${SEMIHARD_CUDA_CRT_INCLUDE}', nv/target: '${SEMIHARD_CUDA_CCCL_INCLUDE}'; "
+                   "pip install nvidia-cuda-crt nvidia-cuda-cccl): building without the NCCL backend and CUDA device names")
   endif()
   if(SEMIHARD_CUDA_TOOLKIT)
     message(STATUS "semihard: CUDA LibTorch, configured through the system CUDA toolkit (SEMIHARD_CUDA_TOOLKIT)")

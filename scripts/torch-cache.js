@@ -15,6 +15,15 @@ const { spawnSync } = require('node:child_process');
 
 const RECORD = 'semihard-torch.json';
 
+// What pip installs for a flavour. The CUDA wheel brings the CUDA runtime and its headers but
+// not crt/host_defines.h (cuda_runtime_api.h includes it) nor CCCL's nv/target (cuda_fp16.h
+// does); the toolkit meta-package's `crt` and `cccl` extras
+// add them at the version torch pins (cmake/TorchCudaRuntime.cmake: NCCL and device
+// names need those headers; nothing needs nvcc).
+function requirements(version, flavour) {
+  return flavour === 'cuda' ? [`torch==${version}`, 'cuda-toolkit[crt,cccl]'] : [`torch==${version}`];
+}
+
 function cacheRoot(env = process.env) {
   if (env.SEMIHARD_CACHE) return path.resolve(env.SEMIHARD_CACHE);
   const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
@@ -56,7 +65,12 @@ function cachedTorch(cache, version, flavour, log) {
   } catch {
     record = null;
   }
-  const ok = record && record.version === version && record.flavour === flavour && importsTorch(venvPython(dir));
+  const ok =
+    record &&
+    record.version === version &&
+    record.flavour === flavour &&
+    JSON.stringify(record.requirements) === JSON.stringify(requirements(version, flavour)) &&
+    importsTorch(venvPython(dir));
   if (ok) return { dir, python: venvPython(dir), record };
   log(`the cached ${dir} is incomplete or broken: removing it to provision it again`);
   const aside = `${dir}.partial-${process.pid}`;
@@ -87,7 +101,7 @@ function provisionTorch(cache, version, flavour, env = process.env, log = () => 
   const base = env.PYTHON || 'python3';
   const ok =
     run(base, ['-m', 'venv', partial], log, env) &&
-    run(venvPython(partial), ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', `torch==${version}`], log, env);
+    run(venvPython(partial), ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...requirements(version, flavour)], log, env);
   const probe = ok
     ? spawnSync(venvPython(partial), ['-c', 'import torch, json; print(json.dumps({"torch": torch.__version__, "cuda": torch.version.cuda}))'], {
         encoding: 'utf8',
@@ -102,7 +116,7 @@ function provisionTorch(cache, version, flavour, env = process.env, log = () => 
   if (actual !== flavour) {
     log(`warning: torch==${version} from the registry is a ${actual} build (asked for ${flavour}); it is used as it is`);
   }
-  const record = { version, flavour, ...installed, provisioned: new Date().toISOString() };
+  const record = { version, flavour, requirements: requirements(version, flavour), ...installed, provisioned: new Date().toISOString() };
   fs.writeFileSync(path.join(partial, RECORD), `${JSON.stringify(record, null, 2)}\n`);
   try {
     fs.renameSync(partial, dir);
@@ -114,4 +128,4 @@ function provisionTorch(cache, version, flavour, env = process.env, log = () => 
   return { dir, python: venvPython(dir), record };
 }
 
-module.exports = { cacheRoot, cachedTorch, provisionTorch, entryName, RECORD };
+module.exports = { cacheRoot, cachedTorch, provisionTorch, entryName, requirements, RECORD };

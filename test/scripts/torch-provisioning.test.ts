@@ -34,7 +34,7 @@ if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then
   [ -n "$FAKE_PIP_FAIL" ] && exit 1
   if [ -n "$FAKE_RACE" ]; then
     mkdir -p "$FAKE_RACE/bin" "$FAKE_RACE/torch/share/cmake"; cp "$0" "$FAKE_RACE/bin/python"; touch "$FAKE_RACE/installed"
-    echo '{"version": "9.9.9", "flavour": "cpu", "torch": "9.9.9+cpu", "cuda": null, "by": "the other install"}' > "$FAKE_RACE/semihard-torch.json"
+    echo '{"version": "9.9.9", "flavour": "cpu", "requirements": ["torch==9.9.9"], "torch": "9.9.9+cpu", "cuda": null, "by": "the other install"}' > "$FAKE_RACE/semihard-torch.json"
   fi
   mkdir -p "$here/torch/share/cmake"; touch "$here/installed"; exit 0
 fi
@@ -133,7 +133,7 @@ describe('the shared cache', () => {
       expect(again.prefix).toBe(first.prefix);
       expect(pipCalls(log)).toHaveLength(1);
       expect(fs.readdirSync(root)).toEqual(['torch-2.13.0-cpu']);
-      expect(JSON.parse(fs.readFileSync(path.join(entry, 'semihard-torch.json'), 'utf8'))).toMatchObject({ version: '2.13.0', flavour: 'cpu', torch: '9.9.9+cpu', cuda: null });
+      expect(JSON.parse(fs.readFileSync(path.join(entry, 'semihard-torch.json'), 'utf8'))).toMatchObject({ version: '2.13.0', flavour: 'cpu', requirements: ['torch==2.13.0'], torch: '9.9.9+cpu', cuda: null });
     } finally {
       process.env = saved;
     }
@@ -179,7 +179,7 @@ describe('the shared cache', () => {
     expect(pipCalls(log)).toEqual([path.join(root, `torch-9.9.9-cpu.partial-${process.pid}`)]);
   });
 
-  it('a cached folder without its record (or one that no longer imports torch) is removed and redone', () => {
+  it('a cached folder without its record, one that no longer imports torch, or one made with other requirements is removed and redone', () => {
     const root = path.join(tmp, 'cache');
     fakePython();
     const entry = path.join(root, 'torch-9.9.9-cpu');
@@ -191,9 +191,18 @@ describe('the shared cache', () => {
     // With its record but torch gone: also redone.
     fs.mkdirSync(path.join(entry, 'bin'), { recursive: true });
     fs.copyFileSync(path.join(tmp, 'venv-python'), path.join(entry, 'bin', 'python'));
-    fs.writeFileSync(path.join(entry, 'semihard-torch.json'), JSON.stringify({ version: '9.9.9', flavour: 'cpu' }));
+    fs.writeFileSync(path.join(entry, 'semihard-torch.json'), JSON.stringify({ version: '9.9.9', flavour: 'cpu', requirements: ['torch==9.9.9'] }));
     expect(cache.cachedTorch(root, '9.9.9', 'cpu', quiet)).toBeNull();
     expect(fs.existsSync(entry)).toBe(false);
+    // Complete, but provisioned with other requirements than this version of semihard asks for
+    // (the CUDA flavour gained the CUDA headers' crt package): redone.
+    fs.mkdirSync(path.join(entry, 'bin'), { recursive: true });
+    fs.copyFileSync(path.join(tmp, 'venv-python'), path.join(entry, 'bin', 'python'));
+    fs.writeFileSync(path.join(entry, 'installed'), '');
+    fs.writeFileSync(path.join(entry, 'semihard-torch.json'), JSON.stringify({ version: '9.9.9', flavour: 'cuda', requirements: ['torch==9.9.9'] }));
+    fs.renameSync(entry, path.join(root, 'torch-9.9.9-cuda'));
+    expect(cache.cachedTorch(root, '9.9.9', 'cuda', quiet)).toBeNull();
+    expect(fs.existsSync(path.join(root, 'torch-9.9.9-cuda'))).toBe(false);
   });
 
   it('two installs racing: the first to finish wins, the other discards its copy and uses that one', () => {
