@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 'use strict';
-// npm run bench:loss [-- --sizes 128,1024 --dim 128 --per-class 16 --threads 2 --device cpu]
+// npm run bench:loss [-- --sizes 128,1024 --dim 128 --per-class 16 --threads 2 --device cpu
+//                        --tensor-max 8192]
 //
 // Forward+backward time of tripletSemiHardLoss and tripletHardLoss (one call computes the
 // loss and its gradient) through the public API, next to one Gram product (B x D by D x B)
-// timed natively in the same process, and each size's peak RSS. Every batch size runs in
+// timed natively in the same process, and each size's peak RSS. Side by side, up to
+// B = --tensor-max (0: never), the same losses mined by the tensor-operation miners CUDA
+// runs (native/core/semihard_tensor_mining.h), forced through the raw addon's testing option
+// tensorMining: "tensor/CPU" is their time over the CPU miners'. Every batch size runs in
 // its own child process so that peak RSS belongs to that size alone. Embeddings are random
 // unit vectors, labels P x K (K = --per-class).
 const path = require('node:path');
@@ -20,6 +24,7 @@ function parseArgs(argv) {
     perClass: 16,
     threads: 2,
     device: 'cpu',
+    tensorMax: 8192,
     child: null,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -30,6 +35,7 @@ function parseArgs(argv) {
     else if (key === '--per-class') args.perClass = Number(value);
     else if (key === '--threads') args.threads = Number(value);
     else if (key === '--device') args.device = value;
+    else if (key === '--tensor-max') args.tensorMax = Number(value);
     else if (key === '--child') args.child = Number(value);
     else throw new Error(`unknown argument ${key}`);
     i++;
@@ -85,10 +91,19 @@ function child(args) {
     semi = semihard.tripletSemiHardLoss(embeddings, labels, options);
   }, repeats);
   const hardMs = median(() => semihard.tripletHardLoss(embeddings, labels, options), repeats);
+  // The tensor miners, through the raw addon (lib/ does not expose the testing option).
+  let semiTensorMs = null;
+  let hardTensorMs = null;
+  if (B <= args.tensorMax) {
+    const raw = (kind) => ({ kind, margin: 1, soft: false, distance: 'L2', device: args.device, tensorMining: true });
+    binding.tripletLoss(embeddings, args.dim, labels, raw('semihard')); // warm-up
+    semiTensorMs = median(() => binding.tripletLoss(embeddings, args.dim, labels, raw('semihard')), repeats);
+    hardTensorMs = median(() => binding.tripletLoss(embeddings, args.dim, labels, raw('hard')), repeats);
+  }
   const peakRssMiB = process.resourceUsage().maxRSS / 1024; // before the Gram yardstick's B×B result
   const gramMs = binding.benchmarkGram(B, args.dim, repeats, args.device);
   process.stdout.write(
-    JSON.stringify({ B, semihardMs, hardMs, gramMs, peakRssMiB, loss: semi.loss, positivePairs: semi.positivePairs }) + '\n',
+    JSON.stringify({ B, semihardMs, hardMs, semiTensorMs, hardTensorMs, gramMs, peakRssMiB, loss: semi.loss, positivePairs: semi.positivePairs }) + '\n',
   );
 }
 
@@ -104,21 +119,28 @@ function parent(args) {
   say('fwd+bwd = one call (loss and gradient); ratio = fwd+bwd / one Gram product B×D·D×B in the same process;');
   say('peak RSS = the whole Node process (LibTorch loaded: about 160 MiB), measured before the Gram product.');
   say('');
-  say('| B | semi-hard ms | ratio | hard ms | ratio | Gram ms | peak RSS MiB |');
-  say('|---:|---:|---:|---:|---:|---:|---:|');
+  say('tensor = the tensor-operation miners (what CUDA runs) on the same device; tensor/CPU = their ms over the CPU miners\' ms.');
+  say('');
+  say('| B | semi-hard ms | ratio | semi-hard tensor ms | ratio | tensor/CPU | hard ms | ratio | hard tensor ms | ratio | tensor/CPU | Gram ms | peak RSS MiB |');
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const B of args.sizes) {
     const r = spawnSync(
       process.execPath,
-      [__filename, '--child', String(B), '--dim', String(args.dim), '--per-class', String(args.perClass), '--threads', String(args.threads), '--device', args.device],
+      [
+        __filename, '--child', String(B), '--dim', String(args.dim), '--per-class', String(args.perClass), '--threads', String(args.threads),
+        '--device', args.device, '--tensor-max', String(args.tensorMax),
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     if (r.status !== 0) {
-      say(`| ${B} | failed (exit ${r.status ?? r.signal}) | | | | | |`);
+      say(`| ${B} | failed (exit ${r.status ?? r.signal}) | | | | | | | | | | | |`);
       continue;
     }
     const m = JSON.parse(r.stdout.trim().split('\n').pop());
+    const tensor = (ms, cpuMs) => (ms === null ? '– | – | –' : `${ms.toFixed(2)} | ${(ms / m.gramMs).toFixed(2)} | ${(ms / cpuMs).toFixed(2)}`);
     say(
-      `| ${B} | ${m.semihardMs.toFixed(2)} | ${(m.semihardMs / m.gramMs).toFixed(2)} | ${m.hardMs.toFixed(2)} | ${(m.hardMs / m.gramMs).toFixed(2)} | ${m.gramMs.toFixed(2)} | ${m.peakRssMiB.toFixed(0)} |`,
+      `| ${B} | ${m.semihardMs.toFixed(2)} | ${(m.semihardMs / m.gramMs).toFixed(2)} | ${tensor(m.semiTensorMs, m.semihardMs)} | ` +
+        `${m.hardMs.toFixed(2)} | ${(m.hardMs / m.gramMs).toFixed(2)} | ${tensor(m.hardTensorMs, m.hardMs)} | ${m.gramMs.toFixed(2)} | ${m.peakRssMiB.toFixed(0)} |`,
     );
   }
 }
