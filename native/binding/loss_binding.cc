@@ -45,7 +45,7 @@ core::TripletOptions parse_options(Napi::Env env, const Napi::Value& value, torc
   options.soft = boolean_option(env, o, "soft");
   options.distance = enum_option(env, o, "distance", core::kDistanceNames);
   device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames));
-  // Optional testing hook: run the hard loss's tensor-operation miner (CUDA's) on any device.
+  // Optional testing hook: mine with the tensor-operation miners (what CUDA runs) on any device.
   if (has_option(o, "tensorMining")) options.tensor_mining = boolean_option(env, o, "tensorMining");
   return options;
 }
