@@ -11,6 +11,14 @@
 //   --frozen-epochs 1 --frozen-lr 1e-2 --epochs 4 --lr 1e-3 --classes 8 --per-class 16
 //   --rotation 10 --scale 0.1 --translate 0.1 --flip --no-augment
 //   --device auto|cpu|cuda --threads N --seed 0 --k 5 --epoch-steps N (fewer steps an epoch: quick checks)
+//   --precision fp32|bf16|fp16 (the forward's arithmetic, core/precision.h)
+//   --stem small|imagenet --pool avg|concat --head-bn --dropout 0 (the network; defaults: the core's)
+//   --steps N --warmup 5: a throughput run instead: N optimiser steps of the unfrozen phase (one
+//     one-cycle of N steps at --lr), no validation or metrics; the steps after the first
+//     --warmup are timed (the clock starts and stops on a read loss, so the device's queue is
+//     empty at both ends) and one line is printed:
+//     RESULT images_per_s=<x> steps=<n> precision=<p> device=<d>
+//   (scripts/gpu/train_reference.py runs the same network and recipe in PyTorch and prints the same line.)
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -27,6 +35,7 @@
 
 #include "core/device.h"
 #include "core/metrics.h"
+#include "core/precision.h"
 #include "core/trainer.h"
 
 namespace {
@@ -127,13 +136,15 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> a = {
       {"backbone", "convnet"}, {"dim", "128"}, {"frozen-epochs", "1"}, {"frozen-lr", "1e-2"}, {"epochs", "4"},
       {"lr", "1e-3"}, {"classes", "8"}, {"per-class", "16"}, {"rotation", "10"}, {"scale", "0.1"},
-      {"translate", "0.1"}, {"device", "auto"}, {"seed", "0"}, {"k", "5"}, {"epoch-steps", "0"}, {"threads", "0"}};
-  bool flip = false, augment = true;
+      {"translate", "0.1"}, {"device", "auto"}, {"seed", "0"}, {"k", "5"}, {"epoch-steps", "0"}, {"threads", "0"},
+      {"precision", "fp32"}, {"steps", "0"}, {"warmup", "5"}, {"stem", "small"}, {"pool", "avg"}, {"dropout", "0"}};
+  bool flip = false, augment = true, head_bn = false;
   std::string data;
   for (int i = 1; i < argc; ++i) {
     const std::string key = argv[i];
     if (key == "--flip") flip = true;
     else if (key == "--no-augment") augment = false;
+    else if (key == "--head-bn") head_bn = true;
     else if (key == "--data" && i + 1 < argc) data = argv[++i];
     else if (key.rfind("--", 0) == 0 && a.count(key.substr(2)) && i + 1 < argc) a[key.substr(2)] = argv[++i];
     else {
@@ -150,6 +161,11 @@ int main(int argc, char** argv) {
     core::TrainerOptions o;
     o.network.backbone = core::parse_backbone(a["backbone"]);
     o.network.dim = std::stoll(a["dim"]);
+    o.network.stem = core::parse_name(core::kStemNames, a["stem"], "stem");
+    o.network.head.pool = core::parse_name(core::kPoolNames, a["pool"], "pool");
+    o.network.head.batch_norm = head_bn;
+    o.network.head.dropout = std::stod(a["dropout"]);
+    o.precision = core::parse_precision(a["precision"]);
     o.augment = augment;
     o.affine.max_rotation_degrees = std::stod(a["rotation"]);
     o.affine.min_scale = 1.0 - std::stod(a["scale"]);
@@ -178,6 +194,27 @@ int main(int argc, char** argv) {
     const int64_t batch = sampler.batch_size();
     const int64_t steps_per_epoch = (train_labels.numel() + batch - 1) / batch;
     const int64_t max_steps = std::stoll(a["epoch-steps"]);
+    if (std::stoll(a["steps"]) > 0) {
+      const int64_t steps = std::stoll(a["steps"]);
+      const int64_t warmup = std::min<int64_t>(std::stoll(a["warmup"]), steps - 1);
+      trainer.begin_phase(core::Freeze::kNone, std::stod(a["lr"]), steps);
+      auto t0 = std::chrono::steady_clock::now();
+      float loss = 0.0f;
+      for (int64_t s = 0; s < steps; ++s) {
+        const core::StepResult r = trainer.train_step(sampler.next());
+        if (s + 1 == warmup) {
+          loss = r.loss_value();  // waits for the device: the timed steps start on an empty queue
+          t0 = std::chrono::steady_clock::now();
+        }
+        if (s + 1 == steps) loss = r.loss_value();
+      }
+      const double seconds = seconds_since(t0);
+      std::printf("last loss %.4f\n", loss);
+      std::printf("RESULT images_per_s=%.1f steps=%lld precision=%s device=%s\n",
+                  static_cast<double>((steps - std::max<int64_t>(warmup, 0)) * batch) / seconds, static_cast<long long>(steps),
+                  a["precision"].c_str(), o.device.str().c_str());
+      return 0;
+    }
     const torch::Tensor valid_order = torch::randperm(valid_labels.numel(), torch::TensorOptions().dtype(torch::kInt64));
     struct Phase { core::Freeze freeze; int64_t epochs; double lr; };
     const Phase phases[] = {{core::Freeze::kBackbone, std::stoll(a["frozen-epochs"]), std::stod(a["frozen-lr"])},
@@ -191,7 +228,7 @@ int main(int argc, char** argv) {
       for (int64_t e = 0; e < phases[p].epochs; ++e) {
         const auto t_epoch = std::chrono::steady_clock::now();
         double sum = 0;
-        for (int64_t s = 0; s < epoch_steps; ++s) sum += trainer.train_step(sampler.next()).loss;
+        for (int64_t s = 0; s < epoch_steps; ++s) sum += trainer.train_step(sampler.next()).loss_value();
         total_steps += epoch_steps;
         double valid_sum = 0;
         int64_t valid_batches = 0;

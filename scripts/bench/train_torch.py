@@ -31,10 +31,10 @@ def semihard_loss(emb, labels, margin=1.0):
     d2 = (sq[:, None] + sq[None, :] - 2.0 * emb @ emb.t()).clamp_min(0.0)
     zero = d2 <= 0
     d = torch.sqrt(d2 + zero.float() * 1e-16) * (~zero).float()
-    d = d * (1.0 - torch.eye(len(emb)))
+    d = d * (1.0 - torch.eye(len(emb), device=emb.device))
     same = labels[:, None] == labels[None, :]
     neg = ~same
-    pos = same & ~torch.eye(len(emb), dtype=torch.bool)
+    pos = same & ~torch.eye(len(emb), dtype=torch.bool, device=emb.device)
     # for each (a, p): smallest d[a, n] with n negative and d[a, n] > d[a, p]
     candidate = neg[:, None, :] & (d[:, None, :] > d[:, :, None])  # a, p, n
     big = d.max()
@@ -53,7 +53,7 @@ def augment(x, gen):
     tx = (torch.rand(n, generator=gen) * 2 - 1) * 0.2
     ty = (torch.rand(n, generator=gen) * 2 - 1) * 0.2
     c, s = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([c, -s, tx], 1), torch.stack([s, c, ty], 1)], 1)
+    theta = torch.stack([torch.stack([c, -s, tx], 1), torch.stack([s, c, ty], 1)], 1).to(x.device, non_blocking=True)
     grid = F.affine_grid(theta, x.shape, align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 

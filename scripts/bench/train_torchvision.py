@@ -20,15 +20,22 @@ from train_torch import semihard_loss
 
 
 class Head(nn.Module):
-    def __init__(self, features, dim=128):
+    """semihard's head (native/core/embedding_head.h); the defaults are the recipe's for ResNets.
+    `features`: the pooled width (2 x the map's channels with 'concat'). The linear layer's
+    output is normalised in float32, as semihard does under autocast."""
+
+    def __init__(self, features, dim=128, pool="concat", batch_norm=True, dropout=0.25):
         super().__init__()
-        self.bn = nn.BatchNorm1d(features)
-        self.drop = nn.Dropout(0.25)
+        self.pool = pool
+        self.bn = nn.BatchNorm1d(features) if batch_norm else nn.Identity()
+        self.drop = nn.Dropout(dropout)
         self.linear = nn.Linear(features, dim, bias=False)
 
     def forward(self, maps):
-        x = torch.cat([maps.mean((2, 3)), maps.amax((2, 3))], 1)
-        return F.normalize(self.linear(self.drop(self.bn(x))), dim=1)
+        x = maps.mean((2, 3))
+        if self.pool == "concat":
+            x = torch.cat([x, maps.amax((2, 3))], 1)
+        return F.normalize(self.linear(self.drop(self.bn(x))).float(), dim=1)
 
 
 def main():
