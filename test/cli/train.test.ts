@@ -51,7 +51,7 @@ describe('semihard train', () => {
       '--classes', '4', '--per-class', '4', '--sampler', 'shuffled',
       '--frozen-epochs', '2', '--frozen-lr', '0.02', '--epochs', '3', '--lr', '0.003', '--backbone-lr-factor', '0.5',
       '--pool', 'concat', '--dropout', '0.1', '--no-head-batch-norm',
-      '--seed', '7', '--device', 'cpu', '--threads', '1', '--weight-decay', '0.001', '--grad-clip', '2',
+      '--seed', '7', '--device', 'cpu', '--threads', '1', '--weight-decay', '0.001', '--grad-clip', '2', '--precision', 'bf16',
       '--rotation', '5', '--scale', '0.05', '--translate', '0.125', '--flip',
       '--checkpoint-dir', ckpt, '--max-steps', '1', '--json',
     ]);
@@ -68,6 +68,7 @@ describe('semihard train', () => {
       ],
       seed: 7,
       device: 'cpu',
+      precision: 'bf16',
       threads: 1,
       weightDecay: 0.001,
       gradClip: 2,
@@ -155,6 +156,7 @@ describe('semihard train', () => {
     ['--dist-backend <name>', 'mpi', 'gloo, nccl, auto'],
     ['--stem <kind>', 'tiny', 'imagenet, small'],
     ['--pool <kind>', 'max', 'concat, avg'],
+    ['--precision <p>', 'fp64', 'fp32, bf16, fp16'],
   ])('%s %s: exit 2, listing the choices', (flag, value, choices) => {
     const ckpt = path.join(tmp, `ck-choice-${value}`);
     const r = runCli(['train', '--data', dir, '--checkpoint-dir', ckpt, flag.split(' ')[0], value]);
