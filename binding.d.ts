@@ -12,7 +12,7 @@ export interface NativeLossOptions {
   soft: boolean;
   distance: NativeDistance;
   device: NativeDevice;
-  /** Testing hook: mine the hard loss with the tensor-operation miner CUDA uses, on any device. */
+  /** Testing hook: mine with the tensor-operation miners (semi-hard and hard) that CUDA always uses, on any device. */
   tensorMining?: boolean;
 }
 
