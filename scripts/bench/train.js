@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// npm run bench:train [-- --steps 10 --warmup 3 --convnet-steps 30 --repeats 2 --threads 2 --only resnet18]
+// npm run bench:train [-- --steps 10 --warmup 3 --convnet-steps 30 --repeats 2 --threads 2 --only resnet18 --precision bf16]
 //
 // Training throughput of semihard's train() (public API, native LibTorch, 8 x 16 batches)
 // next to the same network, loss and optimiser written as a plain PyTorch loop in Python, on
@@ -16,6 +16,10 @@
 // medians (the machine may be shared: the load average is printed at the start and the end).
 // images/s: (timed steps x 128) / the time between the onProgress events of the last warm-up
 // step and the last step (Python: the same span measured in the loop).
+// --precision bf16 (default; repeatable, 'none' for none): train() also runs each configuration
+// in that precision, alternating with the fp32 runs, and a second table gives its images/s
+// against fp32's as a ratio (on the CPU bf16 gains only with AMX or AVX512-BF16: the flags of
+// this CPU are printed).
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -34,15 +38,24 @@ const { values: a } = parseArgs({
     repeats: { type: 'string', default: '2' },
     threads: { type: 'string', default: '2' },
     only: { type: 'string', multiple: true },
+    precision: { type: 'string', multiple: true },
   },
 });
 const threads = Number(a.threads);
+const precisions = (a.precision ?? ['bf16']).filter((p) => p !== 'none' && p !== 'fp32');
 const repeats = Number(a.repeats);
 const BATCH = 8 * 16;
 const CLASSES = 10;
 
 function loadAverage() {
   return os.loadavg().map((l) => l.toFixed(2)).join(' ');
+}
+
+// The CPU's bfloat16 features (lscpu's flags).
+function cpuBf16Flags() {
+  const r = spawnSync('lscpu', [], { encoding: 'utf8' });
+  const flags = (r.stdout ?? '').match(/\b(amx_bf16|avx512_bf16)\b/g);
+  return flags ? [...new Set(flags)].join(', ') : 'no amx_bf16, no avx512_bf16';
 }
 
 function convnetPython() {
@@ -74,13 +87,14 @@ async function makeImageFolder(dir, steps) {
   }
 }
 
-async function semihardRate(config, steps, warmup) {
+async function semihardRate(config, steps, warmup, precision = 'fp32') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-bench-'));
   const times = [];
   try {
     await semihard.train({
       ...config,
       device: 'cpu',
+      precision,
       threads,
       maxSteps: steps + warmup,
       checkpointDir: dir,
@@ -125,7 +139,7 @@ async function main() {
         configs.push({
           network,
           freeze,
-          ours: () => semihardRate({ data: 'mnist', phases: [{ epochs: 1, maxLr: 1e-3, freeze }] }, s, w),
+          ours: (precision) => semihardRate({ data: 'mnist', phases: [{ epochs: 1, maxLr: 1e-3, freeze }] }, s, w, precision),
           theirs: () => pythonRate(convnetPython(), 'train_torch.py', ['--steps', `${s}`, '--warmup', `${w}`, '--threads', `${threads}`, '--freeze', freeze]),
           note: `MNIST 28×28, augmented, ${s} timed steps after ${w}`,
         });
@@ -133,7 +147,7 @@ async function main() {
         configs.push({
           network,
           freeze,
-          ours: async () => {
+          ours: async (precision) => {
             if (!folder) {
               folder = fs.mkdtempSync(path.join(os.tmpdir(), 'semihard-bench-images-'));
               await makeImageFolder(folder, steps + warmup);
@@ -147,6 +161,7 @@ async function main() {
               },
               steps,
               warmup,
+              precision,
             );
           },
           theirs: () =>
@@ -161,15 +176,20 @@ async function main() {
     for (const c of configs) {
       const ours = [];
       const theirs = [];
+      const lower = Object.fromEntries(precisions.map((p) => [p, []]));
       let versions = '';
       for (let r = 0; r < repeats; r++) {
-        ours.push(await c.ours());
+        ours.push(await c.ours('fp32'));
+        for (const p of precisions) {
+          lower[p].push(await c.ours(p));
+          console.error(`${c.network} ${c.freeze}: ours ${p} ${lower[p].at(-1).toFixed(0)} img/s`);
+        }
         const t = c.theirs();
         theirs.push(t.imagesPerSecond);
         versions = t.torchvision ? `torch ${t.torch}, torchvision ${t.torchvision}` : `torch ${t.torch}`;
         console.error(`${c.network} ${c.freeze}: ours ${ours.at(-1).toFixed(0)} img/s, theirs ${theirs.at(-1).toFixed(0)} img/s (load ${loadAverage()})`);
       }
-      rows.push({ ...c, ours: median(ours), theirs: median(theirs), oursAll: ours, theirsAll: theirs, versions });
+      rows.push({ ...c, ours: median(ours), theirs: median(theirs), oursAll: ours, theirsAll: theirs, versions, lower });
     }
   } finally {
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
@@ -183,6 +203,19 @@ async function main() {
     const phase = r.freeze === 'backbone' ? '1 (backbone frozen)' : '2 (all learn)';
     const runs = `${r.oursAll.map((x) => x.toFixed(0)).join(', ')} / ${r.theirsAll.map((x) => x.toFixed(0)).join(', ')}`;
     console.log(`| ${r.network} | ${phase} | ${r.ours.toFixed(0)} | ${r.theirs.toFixed(0)} | ${(r.ours / r.theirs).toFixed(2)} | ${runs} | ${r.versions} | ${r.note} |`);
+  }
+  if (precisions.length > 0) {
+    console.log('');
+    console.log(`semihard train() by precision on this CPU (${os.cpus()[0].model}; ${cpuBf16Flags()}), median of ${repeats} runs alternating with fp32's`);
+    console.log('');
+    console.log(`| network | phase | fp32 img/s | ${precisions.map((p) => `${p} img/s | ${p} / fp32`).join(' | ')} | runs (${['fp32', ...precisions].join(' / ')}) |`);
+    console.log(`|---|---|---:|${precisions.map(() => '---:|---:').join('|')}|---|`);
+    for (const r of rows) {
+      const phase = r.freeze === 'backbone' ? '1 (backbone frozen)' : '2 (all learn)';
+      const cells = precisions.map((p) => `${median(r.lower[p]).toFixed(0)} | ${(median(r.lower[p]) / r.ours).toFixed(2)}`);
+      const runs = [r.oursAll, ...precisions.map((p) => r.lower[p])].map((xs) => xs.map((x) => x.toFixed(0)).join(', ')).join(' / ');
+      console.log(`| ${r.network} | ${phase} | ${r.ours.toFixed(0)} | ${cells.join(' | ')} | ${runs} |`);
+    }
   }
   console.log('');
   console.log(`load average at start: ${startLoad}; at end: ${loadAverage()}`);
