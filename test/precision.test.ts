@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PRECISIONS, exportModel, loadModel, train, type TrainConfig } from '../lib';
+import { createTrainer } from '../lib/binding';
 import { readCheckpoint, writeCheckpoint } from '../lib/checkpoint';
 import { loadIdxDataset } from '../lib/data/datasets';
 import type { TrainCheckpointHeader } from '../lib/train';
@@ -105,6 +106,48 @@ describe('precision', () => {
     expect(maxAbsDifference(ours.fp16, pythonEmbeddings(file, 'fp16'))).toBeLessThan(layers * 2 ** -11);
     expect(maxAbsDifference(ours.bf16, theirs32)).toBeGreaterThan(1e-4);
   }, 300_000);
+
+  // One batch's loss and gradients, without a step, from the same initial weights (same
+  // seed), in each precision. fp16 scales the loss by 65,536 before backward and unscales the
+  // gradients after it: computeGradients must return the gradient itself. An untrained
+  // network's embeddings are nearly collapsed (the loss is about the margin), so semi-hard
+  // mining chooses among near-tied negatives and a rounding can switch the choice: the
+  // gradients then differ element by element far beyond rounding, but not in size (the
+  // active terms are as many), so their norms are compared (a missing or doubled unscale is a
+  // factor of 65,536). The loss is continuous in the distances: the 6 layers' roundings
+  // (unit roundoff u = 2^-9 for bf16, 2^-12 for fp16) move a unit embedding's entry by at
+  // most 6u relative, a 16-wide embedding by 4 × 6u, a distance by twice that and a
+  // term margin + d(a, p) − d(a, n) by twice again: |Δloss| ≤ 2 × 2 × 4 × 6u.
+  it('computeGradients gives the unscaled gradient; the loss within the lower precision of float32\'s', async () => {
+    const batch = takePerClass(mnist.train, 4);
+    const n = batch.labels.length;
+    const options = (precision: 'fp32' | 'bf16' | 'fp16') => ({
+      backbone: 'convnet' as const, dim: 16, lossKind: 'semihard' as const, margin: 1, soft: false, distance: 'L2' as const,
+      weightDecay: 0.01, gradClip: 0, augment: false, device: 'cpu' as const, seed: 9, precision,
+    });
+    const results: Record<string, { loss: number; norm: number }> = {};
+    for (const precision of PRECISIONS) {
+      const trainer = createTrainer(options(precision));
+      trainer.setData({
+        train: { images: Uint8Array.from(batch.images), labels: Int32Array.from(batch.labels) },
+        valid: null,
+        geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 },
+        normalisation: null,
+      });
+      trainer.beginPhase('none', 1e-3, 10);
+      const { gradients, loss } = await trainer.computeGradients(Int32Array.from({ length: n }, (_, i) => i));
+      let squares = 0;
+      for (const g of Object.values(gradients)) for (const v of g) squares += v * v;
+      results[precision] = { loss, norm: Math.sqrt(squares) };
+    }
+    const unit = { bf16: 2 ** -9, fp16: 2 ** -12 };
+    for (const precision of ['bf16', 'fp16'] as const) {
+      expect(Math.abs(results[precision].loss - results.fp32.loss)).toBeLessThan(2 * 2 * 4 * 6 * unit[precision]);
+      const ratio = results[precision].norm / results.fp32.norm;
+      expect(ratio).toBeGreaterThan(0.5);
+      expect(ratio).toBeLessThan(2);
+    }
+  }, 120_000);
 
   it.each(['bf16', 'fp16'] as const)('%s: a run resumed from its checkpoint is the uninterrupted run', async (precision) => {
     const whole = await train(config(`whole-${precision}`, { precision, maxSteps: 4 }));
