@@ -7,7 +7,7 @@
 // this machine with the same threads, in both phases (1: backbone frozen except BatchNorm;
 // 2: all learn):
 //   - convnet: the default convnet on MNIST with augmentation, against scripts/bench/train_torch.py
-//     (.libtorch-venv's torch, the version LibTorch is taken from);
+//     (the Python of the LibTorch the addon was built with, build/libtorch.json: the same version);
 //   - resnet18 / resnet50: torchvision's architecture (ImageNet stem) with fastai's head (concat
 //     pool, BatchNorm, dropout 0.25, Linear -> 128) on a folder of random 64 x 64 RGB PNGs,
 //     no augmentation, against torchvision's resnet18/50 with the same head in
@@ -58,10 +58,12 @@ function cpuBf16Flags() {
   return flags ? [...new Set(flags)].join(', ') : 'no amx_bf16, no avx512_bf16';
 }
 
+// The Python whose torch the addon was built against (scripts/build-addon.js records it).
 function convnetPython() {
   if (process.env.PYTHON) return process.env.PYTHON;
-  const venv = path.join(root, '.libtorch-venv', 'bin', 'python');
-  return fs.existsSync(venv) ? venv : 'python3';
+  const stamp = path.join(root, 'build', 'libtorch.json');
+  const python = fs.existsSync(stamp) ? JSON.parse(fs.readFileSync(stamp, 'utf8')).python : null;
+  return python && fs.existsSync(python) ? python : 'python3';
 }
 
 function referencePython() {
