@@ -12,8 +12,6 @@ namespace {
 
 // tf.math.l2_normalize's epsilon (float32).
 constexpr float kNormalizeEpsilon = 1e-12f;
-// Gradient entries are applied in slices so that the gathered rows stay small.
-constexpr int64_t kEntrySlice = int64_t{1} << 16;
 // On the CPU, a block whose entries exceed 1/kDenseShare of its rows x B is applied densely.
 constexpr int64_t kDenseShare = 16;
 // L2 / squared-L2: every entry of (|a|^2 + |b|^2) - 2 a.b is at most 4 max |x|^2, so the
@@ -60,14 +58,14 @@ int value_exponent(const DistanceOperands& operands) {
 
 }  // namespace
 
-DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Distance distance) {
+DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Distance distance, bool unit_rows) {
   TORCH_CHECK(embeddings.dim() == 2 && embeddings.scalar_type() == torch::kFloat32,
               "embeddings must be a 2-D float32 tensor");
   DistanceOperands operands;
   operands.distance = distance;
   torch::Tensor x = embeddings.contiguous();
   torch::Tensor sq = x.square().sum(1);
-  const float max_sq = sq.max().item<float>();
+  const float max_sq = unit_rows ? 1.0f : sq.max().item<float>();
   if (distance == Distance::kAngular) {
     if (!(max_sq <= kLargestPlainRowSquare)) {
       scale_large_rows(x, sq, operands);
@@ -78,7 +76,7 @@ DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Dist
     operands.inv_norms = sq.clamp_min(kNormalizeEpsilon).rsqrt();
     operands.points = (x * operands.inv_norms.unsqueeze(1)).contiguous();
   } else {
-    if (!(max_sq <= kLargestPlainSquare) || max_sq < kSmallestPlainSquare) {
+    if (!unit_rows && (!(max_sq <= kLargestPlainSquare) || max_sq < kSmallestPlainSquare)) {
       const double peak = x.abs().max().item<double>();
       if (peak > 0.0) {
         operands.scale_exponent = binary_exponent(peak);
@@ -118,34 +116,6 @@ torch::Tensor distance_block(const DistanceOperands& operands, int64_t begin, in
 }
 
 namespace {
-
-// Any device: gathers both endpoints of each entry and scatters with index_add_.
-void accumulate_with_tensor_ops(const DistanceOperands& operands, const torch::Tensor& row, const torch::Tensor& col,
-                                const torch::Tensor& weight, const torch::Tensor& value, torch::Tensor& grad_points) {
-  const torch::Tensor& p = operands.points;
-  const int64_t n = row.numel();
-  for (int64_t start = 0; start < n; start += kEntrySlice) {
-    const int64_t len = std::min(kEntrySlice, n - start);
-    torch::Tensor r = row.narrow(0, start, len);
-    torch::Tensor c = col.narrow(0, start, len);
-    torch::Tensor w = weight.narrow(0, start, len);
-    torch::Tensor v = value.narrow(0, start, len);
-    torch::Tensor xr = p.index_select(0, r);
-    torch::Tensor xc = p.index_select(0, c);
-    if (operands.distance == Distance::kAngular) {
-      torch::Tensor g = torch::where(torch::signbit(v), torch::zeros_like(w), -w).unsqueeze(1);
-      grad_points.index_add_(0, r, xc * g);
-      grad_points.index_add_(0, c, xr * g);
-      continue;
-    }
-    torch::Tensor live = (v > 0.0f) & (r != c);
-    torch::Tensor scale = operands.distance == Distance::kL2 ? w * (0.5f / v) : w;
-    scale = torch::where(live, scale * 2.0f, torch::zeros_like(w)).unsqueeze(1);
-    torch::Tensor diff = (xr - xc) * scale;
-    grad_points.index_add_(0, r, diff);
-    grad_points.index_add_(0, c, -diff);
-  }
-}
 
 // CPU: each entry is listed under both its endpoints (a symmetric CSR), then every point's
 // gradient is summed from its own list in parallel, with no write conflicts.
@@ -267,11 +237,33 @@ void accumulate_distance_grad(const DistanceOperands& operands, const torch::Ten
   // The backward pass works in the points' units: distances scaled back (exactly) to them.
   const torch::Tensor v =
       operands.scale_exponent == 0 ? value : times_power_of_two(value, -value_exponent(operands));
-  if (grad_points.device().is_cpu()) {
-    accumulate_on_cpu(operands, row, col, weight, v, grad_points);
-  } else {
-    accumulate_with_tensor_ops(operands, row, col, weight, v, grad_points);
+  TORCH_CHECK(grad_points.device().is_cpu(), "accumulate_distance_grad: the CPU miners' entries are on the CPU");
+  accumulate_on_cpu(operands, row, col, weight, v, grad_points);
+}
+
+void accumulate_dense_distance_grad(const DistanceOperands& operands, int64_t begin, const torch::Tensor& weight,
+                                    const torch::Tensor& block, torch::Tensor& grad_points) {
+  const torch::Tensor& p = operands.points;
+  const int64_t rows = weight.size(0);
+  const torch::Tensor anchors = p.narrow(0, begin, rows);
+  torch::Tensor g_rows = grad_points.narrow(0, begin, rows);
+  if (operands.distance == Distance::kAngular) {
+    // g_r += sum_c s_rc x̂_c ;  g_c += sum_r s_rc x̂_r ;  s = -w except where TF clamped (-0.0).
+    const torch::Tensor s = torch::where(torch::signbit(block), 0.0f, -weight);
+    g_rows.add_(s.mm(p));
+    grad_points.addmm_(s.t(), anchors);
+    return;
   }
+  // In the points' units: the distances scaled back (exactly) to them.
+  const torch::Tensor v =
+      operands.scale_exponent == 0 ? block : times_power_of_two(block, -value_exponent(operands));
+  // s = 2w (squared) or 2w * 0.5 / D (L2), only where D > 0 (the diagonal is 0);
+  // g_r += sum_c s_rc (x_r - x_c) ;  g_c += sum_r s_rc (x_c - x_r).
+  const torch::Tensor s = operands.distance == Distance::kL2
+                              ? torch::where(v > 0.0f, weight * (0.5f / v) * 2.0f, 0.0f)
+                              : torch::where(v > 0.0f, weight * 2.0f, 0.0f);
+  g_rows.add_(s.sum(1, true) * anchors).sub_(s.mm(p));
+  grad_points.addcmul_(s.sum(0).unsqueeze(1), p).sub_(s.t().mm(anchors));
 }
 
 torch::Tensor points_grad_to_embeddings_grad(const DistanceOperands& operands,

@@ -37,18 +37,28 @@ struct DistanceOperands {
   torch::Tensor row_scales;   // angular, with scaled_rows: 2^-e_i as float64 (1 for most rows)
 };
 
-DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Distance distance);
+// `unit_rows`: the caller guarantees every row's norm is at most 1 (or NaN): nothing is read
+// back from the device and nothing is scaled (no square can overflow; a row whose squares
+// underflow is not rescaled, its distances then lose relative precision).
+DistanceOperands prepare_distance_operands(const torch::Tensor& embeddings, Distance distance, bool unit_rows = false);
 
 // Rows [begin, end) of TFA's B x B distance matrix: (end - begin) x B, float32.
 torch::Tensor distance_block(const DistanceOperands& operands, int64_t begin, int64_t end);
 
-// Accumulates into `grad_points` (B x D, same device as the points) the gradient of
+// CPU: accumulates into `grad_points` (B x D, CPU) the gradient of
 // sum_k weight[k] * D[row[k], col[k]] with respect to `operands.points`, where `value[k]` is
 // D[row[k], col[k]]. Entries TF's graph passes no gradient through (the diagonal and zero
 // distances for L2 and squared-L2, entries clamped at 0 for angular) contribute nothing.
 void accumulate_distance_grad(const DistanceOperands& operands, const torch::Tensor& row,
                               const torch::Tensor& col, const torch::Tensor& weight,
                               const torch::Tensor& value, torch::Tensor& grad_points);
+
+// Any device: accumulates into `grad_points` the gradient of sum_{i,j} weight[i, j] *
+// block[i, j] with respect to `operands.points`, where `block` is distance_block(operands,
+// begin, begin + rows) and `weight` rows x B, dense; the same rules as above, with two
+// matrix products instead of a scatter of entries.
+void accumulate_dense_distance_grad(const DistanceOperands& operands, int64_t begin, const torch::Tensor& weight,
+                                    const torch::Tensor& block, torch::Tensor& grad_points);
 
 // Turns a gradient with respect to `operands.points` into one with respect to the caller's
 // embeddings (identity except for angular, where it is the backward of tf.math.l2_normalize).

@@ -121,7 +121,7 @@ MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const Labe
 }
 
 DeviceMinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
-                                        float margin, bool soft, int64_t capacity) {
+                                        float margin, bool soft) {
   const int64_t rows = block.size(0);
   const auto long_opts = labels.options();
   torch::Tensor anchors = torch::arange(begin, begin + rows, long_opts);
@@ -146,7 +146,7 @@ DeviceMinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begi
     slope = (t >= 0.0f).to(t.scalar_type());
   }
   torch::Tensor weight = (hp.weight - hn.weight) * slope.unsqueeze(1);
-  return pack_dense_weights(weight, block, begin, term.sum(torch::kFloat64), capacity);
+  return {term.sum(torch::kFloat64), std::move(weight)};
 }
 
 }  // namespace semihard::core

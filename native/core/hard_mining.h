@@ -19,12 +19,8 @@ MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const Labe
                            bool soft);
 
 // Any device: the same with tensor operations on the whole block (used on CUDA), nothing
-// read back to the host. `labels`: all B labels, int64, on the block's device. Entries:
-// `capacity` a row (kHardEntriesPerRow suffices unless distances tie).
+// read back to the host. `labels`: all B labels, int64, on the block's device.
 DeviceMinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
-                                        float margin, bool soft, int64_t capacity);
-
-// A row's hardest positive and negative, each with a shift, and room for a few ties.
-inline constexpr int64_t kHardEntriesPerRow = 16;
+                                        float margin, bool soft);
 
 }  // namespace semihard::core

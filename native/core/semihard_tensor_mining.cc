@@ -1,13 +1,15 @@
 #include "semihard_tensor_mining.h"
 
+#include <algorithm>
 #include <limits>
 #include <tuple>
+
+#include "label_groups.h"
 
 namespace semihard::core {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr int64_t kTieRoom = 16;
 
 // TF's masked extremum value: (extreme - shift) + shift, the extreme itself where that is
 // not finite (row_gradient.h, MaskedExtremum::value).
@@ -18,30 +20,38 @@ torch::Tensor tf_value(const torch::Tensor& extreme, const torch::Tensor& shift)
 
 }  // namespace
 
-DeviceLabelGroups group_labels_on_device(const torch::Tensor& labels, const torch::Device& device) {
+LabelCounts count_labels(const torch::Tensor& labels) {
+  TORCH_CHECK(labels.device().is_cpu(), "count_labels: the labels must be on the CPU");
+  const LabelGroups groups(labels);
+  LabelCounts counts;
+  counts.positive_pairs = groups.positive_pairs();
+  for (int64_t i = 0; i < groups.batch(); ++i) {
+    counts.largest_class = std::max<int64_t>(counts.largest_class, groups.members_end(i) - groups.members_begin(i));
+  }
+  return counts;
+}
+
+DeviceLabelGroups group_labels_on_device(const torch::Tensor& labels, const torch::Device& device,
+                                         const LabelCounts& counts) {
   DeviceLabelGroups g;
   g.labels = labels.to(device, torch::kInt64).contiguous();
   torch::Tensor sorted;
   std::tie(sorted, g.order) = g.labels.sort(std::optional<bool>(true), /*dim=*/0, /*descending=*/false);
   g.group_start = torch::searchsorted(sorted, g.labels);
   g.group_size = torch::searchsorted(sorted, g.labels, /*out_int32=*/false, /*right=*/true) - g.group_start;
-  const torch::Tensor counts = torch::stack({g.group_size.max(), (g.group_size - 1).sum()}).cpu();
-  g.largest_group = counts[0].item<int64_t>();
-  g.positive_pairs = counts[1].item<int64_t>();
+  g.counts = counts;
   return g;
 }
 
-int64_t semihard_entries_per_row(const DeviceLabelGroups& groups) { return 2 * groups.largest_group + kTieRoom; }
-
 DeviceMinedBlock mine_semihard_block_tensor(const torch::Tensor& block, int64_t begin, const DeviceLabelGroups& groups,
-                                            float margin, int64_t capacity) {
+                                            float margin) {
   TORCH_CHECK(block.dim() == 2 && block.is_floating_point(), "mining: the block must be a 2-D floating-point tensor");
   const int64_t rows = block.size(0);
   const int64_t batch = block.size(1);
   TORCH_CHECK(batch == groups.labels.numel() && begin >= 0 && begin + rows <= batch,
               "mining: labels do not match the block");
   TORCH_CHECK(block.device() == groups.labels.device(), "mining: the block and the labels must be on one device");
-  const int64_t slots = groups.largest_group;  // a row's class members, the anchor's own slot unused
+  const int64_t slots = groups.counts.largest_class;  // a row's class members, the anchor's own slot unused
   const torch::Tensor d = block.contiguous();
   const auto opts = d.options();
   const auto long_opts = groups.labels.options();
@@ -51,8 +61,8 @@ DeviceMinedBlock mine_semihard_block_tensor(const torch::Tensor& block, int64_t 
 
   // Each row's positives, sorted by distance: the thresholds (unused slots at +inf, last).
   const torch::Tensor k = torch::arange(slots, long_opts);
-  torch::Tensor column =
-      groups.order.index({(groups.group_start.narrow(0, begin, rows).unsqueeze(1) + k).clamp_max(batch - 1)});
+  const torch::Tensor member = (groups.group_start.narrow(0, begin, rows).unsqueeze(1) + k).clamp_max(batch - 1);
+  torch::Tensor column = groups.order.index_select(0, member.flatten()).view_as(member);
   torch::Tensor used = (k < groups.group_size.narrow(0, begin, rows).unsqueeze(1)) & (column != anchors);
   auto [threshold, by_distance] = torch::where(used, d.gather(1, column), kInf).sort(1);
   column = column.gather(1, by_distance);
@@ -115,7 +125,7 @@ DeviceMinedBlock mine_semihard_block_tensor(const torch::Tensor& block, int64_t 
   weight.sub_(torch::where(at_max_negative, inside_slots * inside_per_tie, 0));
   weight.sub_(torch::where(at_row_min, inside_slots * min_shift / at_row_min.sum(1, true).to(opts.dtype()), 0));
   weight.sub_(torch::where(at_row_max, max_shift / at_row_max.sum(1, true).to(opts.dtype()), 0));
-  return pack_dense_weights(weight, d, begin, std::move(loss_sum), capacity);
+  return {std::move(loss_sum), std::move(weight)};
 }
 
 }  // namespace semihard::core

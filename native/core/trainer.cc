@@ -184,12 +184,14 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   const torch::Tensor embeddings = embed_batch(x, dropout_mask);
   optimizer_->zero_grad();
   StepResult r;
-  r.positive_pairs = count_positive_pairs(labels);
+  // The labels placed where the loss runs (without waiting for the device); counted on the
+  // host, so that the loss reads nothing back (the head's rows have norm 1: unchecked).
+  const LabelCounts counts = count_labels(labels);
+  r.positive_pairs = counts.positive_pairs;
   std::vector<torch::Tensor> params = model_->trainable_parameters();
-  // The labels placed where the loss runs (without waiting for the device); counted on the host.
   const torch::Tensor labels_here = upload(labels, options_.device);
   if (!distributed()) {
-    torch::Tensor loss = triplet_loss(embeddings, labels_here, options_.loss);
+    torch::Tensor loss = triplet_loss_share(embeddings, labels_here, options_.loss, 0, embeddings.size(0), counts);
     scaler_.scale(loss).backward();
     scaler_.unscale(params);
     r.loss = loss.detach();
@@ -198,7 +200,7 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   // This rank's anchors against the global batch; the gather's backward hands every rank the
   // gradient of the rows it owns, from all ranks' anchors.
   torch::Tensor global = gather_rows(*communicator_, embeddings);
-  torch::Tensor share = triplet_loss_share(global, labels_here, options_.loss, begin, begin + rows_here);
+  torch::Tensor share = triplet_loss_share(global, labels_here, options_.loss, begin, begin + rows_here, counts);
   scaler_.scale(share).backward();
   // One all-reduce for every parameter gradient and the loss shares.
   std::vector<torch::Tensor> flat;

@@ -84,7 +84,8 @@ struct StepResult {
   int64_t positive_pairs = 0;
   // fp16: false when the step was skipped (a gradient held an inf or NaN); known after train_step.
   bool stepped = true;
-  float loss_value() const { return loss.item<float>(); }
+  // NaN or Infinity (non-finite embeddings) is refused as the loss refuses them.
+  float loss_value() const { return read_training_loss(loss); }
 };
 
 class Trainer {

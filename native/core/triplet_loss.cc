@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <utility>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -73,37 +75,25 @@ int64_t tensor_block_rows(int64_t batch, const torch::Device& device) {
   return std::min(batch, std::max<int64_t>(64, kDeviceBlockElements / batch));
 }
 
-// The tensor miners' loop over blocks of anchor rows [first, last): nothing is read back
-// until the end, when the loss sum and the most entries one row needed come back together.
-// A row that needed more than `capacity` entries (many tied distances) makes the pass run
-// again with room for it (reset() clears what apply() accumulated). Returns the loss sum.
-template <typename BlockAt, typename Apply, typename Reset>
-double mine_blocks_with_tensors(const DeviceLabelGroups& groups, const TripletOptions& options, int64_t first,
-                                int64_t last, BlockAt block_at, Apply apply, Reset reset) {
+// The tensor miners' loop over blocks of anchor rows [first, last): apply(begin, block,
+// weight) takes each block's dense gradient. Returns the loss terms' sum, 0-dim float64 on
+// the device; nothing is read back.
+template <typename BlockAt, typename Apply>
+torch::Tensor mine_blocks_with_tensors(const DeviceLabelGroups& groups, const TripletOptions& options, int64_t first,
+                                       int64_t last, BlockAt block_at, Apply apply) {
   const torch::Device device = groups.labels.device();
-  const int64_t batch = groups.labels.numel();
-  const int64_t step = tensor_block_rows(batch, device);
-  const bool semi = options.kind == TripletKind::kSemiHard;
-  int64_t capacity = semi ? semihard_entries_per_row(groups) : kHardEntriesPerRow;
-  for (;;) {
-    torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
-    torch::Tensor widest = torch::zeros({}, groups.labels.options());
-    for (int64_t begin = first; begin < last; begin += step) {
-      const int64_t end = std::min(last, begin + step);
-      const torch::Tensor block = block_at(begin, end);
-      DeviceMinedBlock mined =
-          semi ? mine_semihard_block_tensor(block, begin, groups, options.margin, capacity)
-               : mine_hard_block_tensor(block, begin, groups.labels, options.margin, options.soft, capacity);
-      loss_sum.add_(mined.loss_sum);
-      widest = torch::maximum(widest, mined.widest_row);
-      apply(mined);
-    }
-    const torch::Tensor back = torch::stack({loss_sum, widest.to(torch::kFloat64)}).cpu();
-    const auto needed = static_cast<int64_t>(back[1].item<double>());
-    if (needed <= capacity) return back[0].item<double>();
-    capacity = needed;
-    reset();
+  const int64_t step = tensor_block_rows(groups.labels.numel(), device);
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  for (int64_t begin = first; begin < last; begin += step) {
+    const int64_t end = std::min(last, begin + step);
+    const torch::Tensor block = block_at(begin, end);
+    DeviceMinedBlock mined = options.kind == TripletKind::kSemiHard
+                                 ? mine_semihard_block_tensor(block, begin, groups, options.margin)
+                                 : mine_hard_block_tensor(block, begin, groups.labels, options.margin, options.soft);
+    loss_sum.add_(mined.loss_sum);
+    apply(begin, block, mined.weight);
   }
+  return loss_sum;
 }
 
 constexpr int64_t kGroupedBlockRows = 512;
@@ -126,6 +116,28 @@ int64_t terms_in_mean(const TripletOptions& options, int64_t batch, int64_t posi
   return options.kind == TripletKind::kSemiHard ? positive_pairs : batch;
 }
 
+// The tensor miners' loss (0-dim float32 on the device) and its gradient with respect to
+// the embeddings `x`, for anchor rows [first, last). Nothing is read back but what
+// prepare_distance_operands reads unless `unit_rows`. A semi-hard batch without positive
+// pairs gives 0 and a zero gradient (TF: 0 / 0 = NaN; documented deviation).
+std::pair<torch::Tensor, torch::Tensor> embeddings_loss_with_tensors(const torch::Tensor& x,
+                                                                     const DeviceLabelGroups& groups,
+                                                                     const TripletOptions& options, int64_t first,
+                                                                     int64_t last, bool unit_rows) {
+  const int64_t terms = terms_in_mean(options, x.size(0), groups.counts.positive_pairs);
+  if (terms == 0) return {torch::zeros({}, x.options()), torch::zeros_like(x)};
+  const DistanceOperands operands = prepare_distance_operands(x, options.distance, unit_rows);
+  const float scale = 1.0f / static_cast<float>(terms);
+  torch::Tensor grad_points = torch::zeros_like(operands.points);
+  const torch::Tensor loss_sum = mine_blocks_with_tensors(
+      groups, options, first, last, [&](int64_t begin, int64_t end) { return distance_block(operands, begin, end); },
+      [&](int64_t begin, const torch::Tensor& block, const torch::Tensor& weight) {
+        accumulate_dense_distance_grad(operands, begin, weight * scale, block, grad_points);
+      });
+  return {loss_sum.div(static_cast<double>(terms)).to(torch::kFloat32),
+          points_grad_to_embeddings_grad(operands, x, grad_points)};
+}
+
 // The loss from the blocks' sum, and the gradient with respect to the embeddings.
 void finish_embeddings_result(TripletResult& result, double loss_sum, int64_t terms, const DistanceOperands& operands,
                               const torch::Tensor& x, const torch::Tensor& grad_points, const TripletOptions& options) {
@@ -135,27 +147,38 @@ void finish_embeddings_result(TripletResult& result, double loss_sum, int64_t te
                   options.margin);
 }
 
+// `largest_class` < 0: the public path (checks and reads, triplet_loss_share_with_grad);
+// otherwise the training path with the tensor miners, the labels' counts given: no read.
 class TripletLossFunction : public torch::autograd::Function<TripletLossFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& embeddings,
                                const torch::Tensor& labels, int64_t kind, double margin, bool soft,
-                               int64_t distance, bool tensor_mining, int64_t anchor_begin, int64_t anchor_end) {
+                               int64_t distance, bool tensor_mining, int64_t anchor_begin, int64_t anchor_end,
+                               int64_t largest_class, int64_t positive_pairs) {
     TripletOptions options;
     options.kind = static_cast<TripletKind>(kind);
     options.margin = static_cast<float>(margin);
     options.soft = soft;
     options.distance = static_cast<Distance>(distance);
     options.tensor_mining = tensor_mining;
-    TripletResult result = triplet_loss_share_with_grad(embeddings, labels, options, anchor_begin, anchor_end);
-    ctx->save_for_backward({result.grad});
-    return torch::full({}, result.loss, embeddings.options());
+    if (largest_class < 0) {
+      TripletResult result = triplet_loss_share_with_grad(embeddings, labels, options, anchor_begin, anchor_end);
+      ctx->save_for_backward({result.grad});
+      return torch::full({}, result.loss, embeddings.options());
+    }
+    const torch::Tensor x = embeddings.detach().contiguous();
+    const DeviceLabelGroups groups = group_labels_on_device(labels, x.device(), LabelCounts{largest_class, positive_pairs});
+    auto [loss, grad] = embeddings_loss_with_tensors(x, groups, options, anchor_begin, anchor_end, /*unit_rows=*/true);
+    ctx->save_for_backward({grad});
+    // NaN or Infinity among the embeddings: a NaN loss, refused where it is read (read_training_loss).
+    return torch::where(torch::isfinite(x).all(), loss, std::numeric_limits<float>::quiet_NaN());
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
-    torch::Tensor grad = ctx->get_saved_variables()[0] * grad_outputs[0];
-    return {grad,           torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    torch::autograd::variable_list grads(11);
+    grads[0] = ctx->get_saved_variables()[0] * grad_outputs[0];
+    return grads;
   }
 };
 
@@ -187,26 +210,16 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   torch::NoGradGuard no_grad;
   const torch::Tensor x = embeddings.detach().contiguous();
   if (mines_with_tensors(options, x.device())) {
-    // Labels grouped on the device; distances and entries stay there (tensor miners).
-    const DeviceLabelGroups groups = group_labels_on_device(labels, x.device());
+    // The labels counted on the host (read back if they are on the device), grouped on the
+    // device; distances and weights stay there (tensor miners). The loss is read once.
+    const DeviceLabelGroups groups = group_labels_on_device(labels, x.device(), count_labels(labels.to(torch::kCPU)));
     TripletResult result;
-    result.positive_pairs = groups.positive_pairs;
-    if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) {
-      result.grad = torch::zeros_like(x);
-      return result;  // TF: 0 / 0 = NaN; semihard: 0 (documented deviation)
-    }
-    const DistanceOperands operands = prepare_distance_operands(x, options.distance);
-    const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
-    const float scale = 1.0f / static_cast<float>(terms);
-    torch::Tensor grad_points = torch::zeros_like(operands.points);
-    const double loss_sum = mine_blocks_with_tensors(
-        groups, options, anchor_begin, anchor_end,
-        [&](int64_t begin, int64_t end) { return distance_block(operands, begin, end); },
-        [&](const DeviceMinedBlock& m) {
-          accumulate_distance_grad(operands, m.row, m.col, m.weight * scale, m.value, grad_points);
-        },
-        [&] { grad_points.zero_(); });
-    finish_embeddings_result(result, loss_sum, terms, operands, x, grad_points, options);
+    result.positive_pairs = groups.counts.positive_pairs;
+    auto [loss, grad] = embeddings_loss_with_tensors(x, groups, options, anchor_begin, anchor_end, /*unit_rows=*/false);
+    result.loss = loss.item<float>();
+    result.grad = std::move(grad);
+    refuse_overflow(result.loss, result.grad, x, "embeddings", name_of(kDistanceNames, options.distance) + " distances",
+                    options.margin);
     return result;
   }
 
@@ -263,15 +276,17 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
     result.grad.index_put_({row, col}, weight, /*accumulate=*/true);
   };
   if (mines_with_tensors(options, d.device())) {
-    const DeviceLabelGroups groups = group_labels_on_device(labels, d.device());
-    result.positive_pairs = groups.positive_pairs;
-    if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) return result;
+    const DeviceLabelGroups groups = group_labels_on_device(labels, d.device(), count_labels(labels.to(torch::kCPU)));
+    result.positive_pairs = groups.counts.positive_pairs;
     const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
+    if (terms == 0) return result;
     const float scale = 1.0f / static_cast<float>(terms);
-    const double loss_sum = mine_blocks_with_tensors(
+    const torch::Tensor loss_sum = mine_blocks_with_tensors(
         groups, options, 0, batch, [&](int64_t begin, int64_t end) { return d.narrow(0, begin, end - begin); },
-        [&](const DeviceMinedBlock& m) { scatter(m.row, m.col, m.weight * scale); }, [&] { result.grad.zero_(); });
-    result.loss = static_cast<float>(loss_sum / static_cast<double>(terms));
+        [&](int64_t begin, const torch::Tensor& block, const torch::Tensor& weight) {
+          result.grad.narrow(0, begin, block.size(0)).add_(weight * scale);
+        });
+    result.loss = static_cast<float>(loss_sum.item<double>() / static_cast<double>(terms));
     refuse_overflow(result.loss, result.grad, d, "distances", "margin + d(a, p) - d(a, n)", options.margin);
     return result;
   }
@@ -310,7 +325,36 @@ torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::T
   return TripletLossFunction::apply(embeddings, labels, static_cast<int64_t>(options.kind),
                                     static_cast<double>(options.margin), options.soft,
                                     static_cast<int64_t>(options.distance), options.tensor_mining, anchor_begin,
-                                    anchor_end);
+                                    anchor_end, int64_t{-1}, int64_t{0});
+}
+
+torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                 const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end,
+                                 const LabelCounts& counts) {
+  if (!mines_with_tensors(options, embeddings.device())) {
+    return triplet_loss_share(embeddings, labels, options, anchor_begin, anchor_end);
+  }
+  TORCH_CHECK(embeddings.dim() == 2 && embeddings.scalar_type() == torch::kFloat32 && embeddings.size(1) >= 1,
+              "triplet loss: embeddings must be a 2-D float32 tensor with at least 1 column");
+  const int64_t batch = embeddings.size(0);
+  check_batch(batch);
+  check_labels(labels, batch);
+  TORCH_CHECK(0 <= anchor_begin && anchor_begin <= anchor_end && anchor_end <= batch,
+              "triplet loss: the anchor rows [", anchor_begin, ", ", anchor_end, ") must lie within [0, ", batch, ")");
+  TORCH_CHECK(counts.largest_class >= 1 && counts.positive_pairs >= 0, "triplet loss: the label counts are not set");
+  return TripletLossFunction::apply(embeddings, labels, static_cast<int64_t>(options.kind),
+                                    static_cast<double>(options.margin), options.soft,
+                                    static_cast<int64_t>(options.distance), options.tensor_mining, anchor_begin,
+                                    anchor_end, counts.largest_class, counts.positive_pairs);
+}
+
+float read_training_loss(const torch::Tensor& loss) {
+  const float value = loss.item<float>();
+  if (!std::isfinite(value)) {
+    throw ArgumentError("embeddings", "Expected finite numbers in embeddings but found NaN or Infinity: the "
+                                      "training loss is not finite");
+  }
+  return value;
 }
 
 torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,

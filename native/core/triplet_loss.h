@@ -9,6 +9,7 @@
 
 #include "distances.h"
 #include "names.h"
+#include "semihard_tensor_mining.h"
 
 namespace semihard::core {
 
@@ -35,10 +36,9 @@ struct TripletResult {
 // embeddings: B x D float32 (CPU or CUDA), finite, B >= 2. labels: B integers (any integer
 // dtype, any device). Computes the loss and its gradient in one pass over blocks of anchors:
 // O(B^2) time, O(B * block) memory. With the tensor miners (always off the CPU) nothing
-// of B x B size leaves the device and nothing is read back per block: the labels are grouped
-// on the device (two numbers read back: the largest class and the positive pairs) and the
-// loss sum comes back once at the end, with the widest row's entry count (a row with more
-// tied distances than its room makes the pass run once more with room for it).
+// of B x B size leaves the device and nothing is read back per block; each block's gradient
+// is a dense weight block applied by two matrix products. Reads: the labels (if on the
+// device), the checks of the embeddings (finite, their scale) and the loss at the end.
 TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                      const TripletOptions& options);
 
@@ -62,6 +62,19 @@ torch::Tensor triplet_loss(const torch::Tensor& embeddings, const torch::Tensor&
                            const TripletOptions& options);
 torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                  const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end);
+
+// The training call: the same loss with no read from the device when the tensor miners run
+// (off the CPU, or tensor_mining). `counts`: count_labels() of the labels on the host. The
+// embeddings must be rows of norm at most 1 (the embedding head's output): nothing checks
+// them; a NaN or Infinity among them makes the loss NaN, which read_training_loss refuses.
+// With the CPU miners, the call above (its checks and reads are free on the CPU).
+torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                 const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end,
+                                 const LabelCounts& counts);
+
+// Reads a training loss (a wait for the device); NaN or Infinity is the ArgumentError on
+// "embeddings" that the checked call raises for non-finite embeddings.
+float read_training_loss(const torch::Tensor& loss);
 
 // Number of ordered positive pairs: sum over classes of n_c (n_c - 1).
 int64_t count_positive_pairs(const torch::Tensor& labels);

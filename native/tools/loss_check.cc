@@ -15,6 +15,12 @@
 //   warm-up, next to one Gram product X Xᵀ on the same device; peak device memory of each
 //   call above what was allocated before it (CUDA). --compare: also the CPU miners on the CPU
 //   at each size, max |Δloss| and |Δgrad| (tolerance 1e-5).
+// With --sizes, also the training call (triplet_loss_share with the labels' counts from the
+//   host, labels uploaded through pinned memory, then backward, as the trainer makes it): its
+//   loss and gradient against the CPU miners (tolerance 1e-5), its per-call ms, and on CUDA
+//   (built with the CUDA headers: SEMIHARD_CUDA_HEADERS) whether it synchronised with the
+//   host, under CUDA's sync debug mode set to error: "syncs: none" or the error, which fails
+//   the run. One line a size: "train-call B ...".
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -34,6 +40,11 @@
 #define SEMIHARD_DEVICE_STATS 1
 #endif
 
+#ifdef SEMIHARD_CUDA_HEADERS
+#include <c10/cuda/CUDAFunctions.h>
+#endif
+
+#include "core/network_input.h"
 #include "core/triplet_loss.h"
 #include "tools/decision_margin.h"
 #include "tools/json_value.h"
@@ -300,6 +311,71 @@ bool time_sizes(const Args& args, const torch::Device& device) {
   return ok;
 }
 
+// Runs `fn` with CUDA's sync debug mode set to error (on CUDA, with its headers): "none",
+// the error's first line, or "unchecked" where the mode is not available.
+std::string syncs_in(const torch::Device& device, const std::function<void()>& fn) {
+#ifdef SEMIHARD_CUDA_HEADERS
+  if (device.is_cuda()) {
+    sync(device);
+    c10::cuda::warning_state().set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR);
+    std::string outcome = "none";
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      const std::string what = e.what();
+      outcome = what.substr(0, what.find('\n'));
+    }
+    c10::cuda::warning_state().set_sync_debug_mode(c10::cuda::SyncDebugMode::L_DISABLED);
+    return outcome;
+  }
+#endif
+  fn();
+  return device.is_cuda() ? "unchecked (built without the CUDA headers)" : "n/a on the CPU";
+}
+
+// The trainer's loss call (forward + backward, the labels counted on the host and uploaded
+// without waiting) at each size: agreement with the CPU miners, ms per call, host syncs.
+bool check_training_call(const Args& args, const torch::Device& device) {
+  bool ok = true;
+  for (const int64_t batch : args.sizes) {
+    torch::manual_seed(static_cast<uint64_t>(batch) + 1);
+    torch::Tensor x = torch::randn({batch, args.dim});
+    x = x / x.norm(2, 1, true);
+    torch::Tensor labels = torch::arange(batch).div(args.per_class, "floor");
+    labels = labels.index_select(0, torch::randperm(batch));
+    const core::LabelCounts counts = core::count_labels(labels);
+    const torch::Tensor xd = x.to(device);
+    std::printf("train-call B %lld:", (long long)batch);
+    for (int k = 0; k < 2; ++k) {
+      core::TripletOptions options;
+      options.kind = k == 0 ? core::TripletKind::kSemiHard : core::TripletKind::kHard;
+      options.tensor_mining = true;
+      torch::Tensor loss, grad;
+      const auto call = [&] {
+        const torch::Tensor leaf = xd.detach().requires_grad_(true);
+        const torch::Tensor labels_here = core::upload(labels, device);
+        loss = core::triplet_loss_share(leaf, labels_here, options, 0, batch, counts);
+        loss.backward();
+        grad = leaf.grad();
+      };
+      const double ms = median_ms(args.repeats, device, call);  // warm: allocator, library handles
+      const std::string syncs = syncs_in(device, call);
+      core::TripletOptions reference = options;
+      reference.tensor_mining = false;
+      const core::TripletResult r = core::triplet_loss_with_grad(x, labels, reference);
+      const double dloss = std::abs(static_cast<double>(r.loss) - core::read_training_loss(loss));
+      const double dgrad = (r.grad - grad.cpu()).abs().max().item<double>();
+      const bool agree = dloss <= kGradAbsolute && dgrad <= kGradAbsolute;
+      const bool synced = syncs != "none" && syncs.rfind("n/a", 0) != 0 && syncs.rfind("unchecked", 0) != 0;
+      ok = ok && agree && !synced;
+      std::printf(" %s %.2f ms |dloss| %.3g |dgrad| %.3g%s syncs: %s;", k == 0 ? "semihard" : "hard", ms, dloss, dgrad,
+                  agree ? "" : " MISMATCH", syncs.c_str());
+    }
+    std::printf("\n");
+  }
+  return ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -314,6 +390,7 @@ int main(int argc, char** argv) {
   bool ok = true;
   if (!args.fixtures.empty()) ok = check_fixtures(args.fixtures, device) && ok;
   ok = time_sizes(args, device) && ok;
+  ok = check_training_call(args, device) && ok;
   std::printf("%s\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
 }
