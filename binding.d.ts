@@ -102,6 +102,8 @@ export interface NativeTrainerOptions extends NativeNetworkOptions {
   channels?: 1 | 3;
   /** Random resized crop of training images (with augment) before flip and affine; absent: the centre crop of the network's size, as validation's. */
   crop?: NativeCrop;
+  /** Testing hook: train with the loss's tensor miners (what CUDA always runs) on any device. */
+  tensorMining?: boolean;
 }
 
 /** Fully defaulted (lib/distributed.ts fills them). */

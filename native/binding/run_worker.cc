@@ -61,8 +61,13 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
       report(progress);
     } catch (const core::FeedCancelled&) {
       // cancel() ended a wait for fed images: the run stops there, as between steps.
-      report(progress);
-      outcome_.cancelled = true;
+      try {
+        report(progress);
+        outcome_.cancelled = true;
+      } catch (...) {
+        error_ = capture_current_exception();
+        SetError(error_.message);
+      }
     } catch (...) {
       error_ = capture_current_exception();
       SetError(error_.message);
@@ -74,8 +79,8 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
     reported_ = std::chrono::steady_clock::now();
     if (pending_.empty()) return;
     if (!pending_losses_.empty()) {
-      const torch::Tensor losses = torch::stack(pending_losses_).to(torch::kCPU, torch::kFloat32).contiguous();
-      const float* values = losses.data_ptr<float>();
+      // A non-finite loss (the device's loss call reads nothing itself) fails the run here.
+      const std::vector<float> values = core::read_training_losses(pending_losses_);
       for (size_t i = 0; i < pending_.size(); ++i) pending_[i].loss = values[i];
     }
     for (const StepReport& r : pending_) {

@@ -45,6 +45,8 @@ core::TrainerOptions trainer_options(Napi::Env env, const Napi::Value& value) {
   options.device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames), device_index);
   options.seed = static_cast<uint64_t>(integer_option(env, o, "seed"));
   if (has_option(o, "precision")) options.precision = enum_option(env, o, "precision", core::kPrecisionNames);
+  // Testing hook: the loss's tensor miners (what CUDA runs) on any device.
+  if (has_option(o, "tensorMining")) options.loss.tensor_mining = boolean_option(env, o, "tensorMining");
   return options;
 }
 

@@ -348,13 +348,30 @@ torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::T
                                     anchor_end, counts.largest_class, counts.positive_pairs);
 }
 
-float read_training_loss(const torch::Tensor& loss) {
-  const float value = loss.item<float>();
+namespace {
+
+void refuse_non_finite_training_loss(float value) {
   if (!std::isfinite(value)) {
     throw ArgumentError("embeddings", "Expected finite numbers in embeddings but found NaN or Infinity: the "
                                       "training loss is not finite");
   }
+}
+
+}  // namespace
+
+float read_training_loss(const torch::Tensor& loss) {
+  const float value = loss.item<float>();
+  refuse_non_finite_training_loss(value);
   return value;
+}
+
+std::vector<float> read_training_losses(const std::vector<torch::Tensor>& losses) {
+  if (losses.empty()) return {};
+  const torch::Tensor host = torch::stack(losses).to(torch::kCPU, torch::kFloat32).contiguous();
+  const float* data = host.data_ptr<float>();
+  std::vector<float> values(data, data + host.numel());
+  for (const float v : values) refuse_non_finite_training_loss(v);
+  return values;
 }
 
 torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,

@@ -5,6 +5,8 @@
 // and a zero gradient where TF divides 0 by 0 (NaN).
 #pragma once
 
+#include <vector>
+
 #include <torch/types.h>
 
 #include "distances.h"
@@ -75,6 +77,9 @@ torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::T
 // Reads a training loss (a wait for the device); NaN or Infinity is the ArgumentError on
 // "embeddings" that the checked call raises for non-finite embeddings.
 float read_training_loss(const torch::Tensor& loss);
+// The losses of several training steps read at once (one wait for the device); a non-finite
+// one is refused as read_training_loss refuses it.
+std::vector<float> read_training_losses(const std::vector<torch::Tensor>& losses);
 
 // Number of ordered positive pairs: sum over classes of n_c (n_c - 1).
 int64_t count_positive_pairs(const torch::Tensor& labels);
