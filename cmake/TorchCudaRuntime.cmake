@@ -62,6 +62,7 @@ if(SEMIHARD_TORCH_CUDA)
   foreach(dir IN LISTS _semihard_nvidia_dirs)
     list(APPEND _semihard_cuda_include_hints "${dir}/include")
   endforeach()
+  unset(SEMIHARD_CUDA_RUNTIME_INCLUDE CACHE)  # looked up afresh: the LibTorch may have changed
   find_path(SEMIHARD_CUDA_RUNTIME_INCLUDE cuda_runtime_api.h
             HINTS ${_semihard_cuda_include_hints} "${SEMIHARD_TORCH_PREFIX}/include"
             PATHS ENV CUDA_HOME /usr/local/cuda PATH_SUFFIXES include)
@@ -71,9 +72,11 @@ if(SEMIHARD_TORCH_CUDA)
   # cuda_runtime_api.h includes crt/host_defines.h and cuda_fp16.h includes CCCL's nv/target,
   # which PyPI ships apart (nvidia-cuda-crt, nvidia-cuda-cccl: the CUDA flavour provisions them
   # as cuda-toolkit[crt,cccl]); without them the headers are unusable.
+  unset(SEMIHARD_CUDA_CRT_INCLUDE CACHE)  # looked up afresh: the LibTorch may have changed
   find_path(SEMIHARD_CUDA_CRT_INCLUDE crt/host_defines.h
             HINTS ${_semihard_cuda_include_hints} "${SEMIHARD_CUDA_RUNTIME_INCLUDE}"
             PATHS ENV CUDA_HOME /usr/local/cuda PATH_SUFFIXES include)
+  unset(SEMIHARD_CUDA_CCCL_INCLUDE CACHE)  # looked up afresh: the LibTorch may have changed
   find_path(SEMIHARD_CUDA_CCCL_INCLUDE nv/target
             HINTS ${_semihard_cuda_include_hints} "${SEMIHARD_CUDA_RUNTIME_INCLUDE}"
             PATHS ENV CUDA_HOME /usr/local/cuda PATH_SUFFIXES include include/cccl)

@@ -124,7 +124,7 @@ function locateLibTorch({ env = process.env, provision = true, probeGpu = gpuLis
   }
   const version = pinnedVersion(choice.flavour);
   const cache = cacheRoot(env);
-  const cached = cachedTorch(cache, version, choice.flavour, log);
+  const cached = cachedTorch(cache, version, choice.flavour, log, env);
   if (cached) {
     const found = fromPython(cached.python, 'shared cache');
     if (found) return { ...found, reason: choice.reason };

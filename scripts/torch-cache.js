@@ -55,8 +55,12 @@ function removeAbandoned(cache, name, log) {
 }
 
 // The complete cache entry for (version, flavour): { dir, python, record }, or null. An entry
-// without its record, or whose Python no longer imports torch, is removed (and so redone).
-function cachedTorch(cache, version, flavour, log) {
+// without its record, or whose Python no longer imports torch, is removed (and so redone). An
+// entry made with fewer requirements than this version of semihard asks for (the CUDA flavour
+// gained cuda-toolkit[crt,cccl]) is completed in place with pip, never removed: addons built
+// in other projects link against it. Until pip has finished, its record keeps the old list,
+// so a killed pip is simply retried.
+function cachedTorch(cache, version, flavour, log, env = process.env) {
   const dir = path.join(cache, entryName(version, flavour));
   if (!fs.existsSync(dir)) return null;
   let record = null;
@@ -65,18 +69,32 @@ function cachedTorch(cache, version, flavour, log) {
   } catch {
     record = null;
   }
-  const ok =
-    record &&
-    record.version === version &&
-    record.flavour === flavour &&
-    JSON.stringify(record.requirements) === JSON.stringify(requirements(version, flavour)) &&
-    importsTorch(venvPython(dir));
-  if (ok) return { dir, python: venvPython(dir), record };
+  const wanted = requirements(version, flavour);
+  if (record && record.version === version && record.flavour === flavour && importsTorch(venvPython(dir))) {
+    if (JSON.stringify(record.requirements) === JSON.stringify(wanted)) return { dir, python: venvPython(dir), record };
+    log(`the cached ${dir} was made with ${JSON.stringify(record.requirements ?? [])}: adding ${JSON.stringify(wanted)}`);
+    if (!run(venvPython(dir), ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', ...wanted], log, env)) return null;
+    const completed = { ...record, requirements: wanted, completed: new Date().toISOString() };
+    writeRecord(dir, completed);
+    return { dir, python: venvPython(dir), record: completed };
+  }
   log(`the cached ${dir} is incomplete or broken: removing it to provision it again`);
   const aside = `${dir}.partial-${process.pid}`;
-  fs.renameSync(dir, aside);
+  try {
+    fs.renameSync(dir, aside);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err; // another install removed it first
+    return null;
+  }
   fs.rmSync(aside, { recursive: true, force: true });
   return null;
+}
+
+// The record replaced atomically (written beside, then renamed over it).
+function writeRecord(dir, record) {
+  const tmp = path.join(dir, `${RECORD}.${process.pid}`);
+  fs.writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
+  fs.renameSync(tmp, path.join(dir, RECORD));
 }
 
 function importsTorch(python) {
@@ -117,7 +135,7 @@ function provisionTorch(cache, version, flavour, env = process.env, log = () => 
     log(`warning: torch==${version} from the registry is a ${actual} build (asked for ${flavour}); it is used as it is`);
   }
   const record = { version, flavour, requirements: requirements(version, flavour), ...installed, provisioned: new Date().toISOString() };
-  fs.writeFileSync(path.join(partial, RECORD), `${JSON.stringify(record, null, 2)}\n`);
+  writeRecord(partial, record);
   try {
     fs.renameSync(partial, dir);
   } catch (err) {

@@ -104,7 +104,9 @@ describe('precision', () => {
     expect(maxAbsDifference(ours.fp32, theirs32)).toBeLessThan(1e-4);
     expect(maxAbsDifference(ours.bf16, pythonEmbeddings(file, 'bf16'))).toBeLessThan(layers * 2 ** -8);
     expect(maxAbsDifference(ours.fp16, pythonEmbeddings(file, 'fp16'))).toBeLessThan(layers * 2 ** -11);
+    // Both reduced precisions really ran (a no-op autocast would pass the bounds above).
     expect(maxAbsDifference(ours.bf16, theirs32)).toBeGreaterThan(1e-4);
+    expect(maxAbsDifference(ours.fp16, theirs32)).toBeGreaterThan(1e-5);
   }, 300_000);
 
   // One batch's loss and gradients, without a step, from the same initial weights (same

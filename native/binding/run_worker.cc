@@ -79,9 +79,22 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
     reported_ = std::chrono::steady_clock::now();
     if (pending_.empty()) return;
     if (!pending_losses_.empty()) {
-      // A non-finite loss (the device's loss call reads nothing itself) fails the run here.
-      const std::vector<float> values = core::read_training_losses(pending_losses_);
-      for (size_t i = 0; i < pending_.size(); ++i) pending_[i].loss = values[i];
+      // A non-finite loss (the device's loss call reads nothing itself) fails the run here,
+      // after the steps before it are recorded and sent as they would have been one by one.
+      const core::TrainingLosses read = core::read_training_losses(pending_losses_);
+      for (size_t i = 0; i < pending_.size(); ++i) pending_[i].loss = read.values[i];
+      if (read.first_non_finite >= 0) {
+        const size_t good = static_cast<size_t>(read.first_non_finite);
+        for (size_t i = 0; i < good; ++i) {
+          outcome_.losses.push_back(pending_[i].loss);
+          outcome_.lrs.push_back(pending_[i].lr);
+        }
+        if (good > 0) progress.Send(pending_.data(), good);
+        const torch::Tensor bad = pending_losses_[good];
+        pending_.clear();
+        pending_losses_.clear();
+        core::read_training_loss(bad);  // throws the loss's error
+      }
     }
     for (const StepReport& r : pending_) {
       outcome_.losses.push_back(r.loss);

@@ -223,7 +223,8 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   }
   // The summed (still scaled) gradients: every rank finds the same inf or NaN.
   scaler_.unscale(params);
-  r.loss = buffer[offset];
+  // A copy: a view would keep the whole flattened gradient alive while the loss waits to be read.
+  r.loss = buffer[offset].clone();
   return r;
 }
 

@@ -365,13 +365,19 @@ float read_training_loss(const torch::Tensor& loss) {
   return value;
 }
 
-std::vector<float> read_training_losses(const std::vector<torch::Tensor>& losses) {
-  if (losses.empty()) return {};
+TrainingLosses read_training_losses(const std::vector<torch::Tensor>& losses) {
+  TrainingLosses read;
+  if (losses.empty()) return read;
   const torch::Tensor host = torch::stack(losses).to(torch::kCPU, torch::kFloat32).contiguous();
   const float* data = host.data_ptr<float>();
-  std::vector<float> values(data, data + host.numel());
-  for (const float v : values) refuse_non_finite_training_loss(v);
-  return values;
+  read.values.assign(data, data + host.numel());
+  for (size_t i = 0; i < read.values.size(); ++i) {
+    if (!std::isfinite(read.values[i])) {
+      read.first_non_finite = static_cast<int64_t>(i);
+      break;
+    }
+  }
+  return read;
 }
 
 torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,

@@ -77,9 +77,14 @@ torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::T
 // Reads a training loss (a wait for the device); NaN or Infinity is the ArgumentError on
 // "embeddings" that the checked call raises for non-finite embeddings.
 float read_training_loss(const torch::Tensor& loss);
-// The losses of several training steps read at once (one wait for the device); a non-finite
-// one is refused as read_training_loss refuses it.
-std::vector<float> read_training_losses(const std::vector<torch::Tensor>& losses);
+// The losses of several training steps read at once (one wait for the device), and the index
+// of the first that is not finite (-1: none), which the caller refuses with read_training_loss
+// once it has kept the steps before it.
+struct TrainingLosses {
+  std::vector<float> values;
+  int64_t first_non_finite = -1;
+};
+TrainingLosses read_training_losses(const std::vector<torch::Tensor>& losses);
 
 // Number of ordered positive pairs: sum over classes of n_c (n_c - 1).
 int64_t count_positive_pairs(const torch::Tensor& labels);

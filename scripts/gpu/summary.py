@@ -46,6 +46,10 @@ def main(out):
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for s in sizes:
             print("| " + " | ".join(s) + " |")
+    ratios = [float(r[3]) for r in sizes] + [float(r[6]) for r in sizes]
+    if ratios:
+        worst = max(ratios)
+        print(f"\nGoal: each loss <= 2x one Gram product: {'met' if worst <= 2 else 'MISSED'} (worst {worst:.2f}x)")
     if calls:
         print("\nThe training call (the trainer's loss: no read inside; on CUDA run under the sync debug mode set to error):\n")
         for c in calls:
@@ -59,6 +63,7 @@ def main(out):
     if not runs:
         print("(no training output)")
         return
+    goals = []
     print("| precision | semihard | PyTorch | semihard / PyTorch |")
     print("|---|---:|---:|---:|")
     for precision in ("fp32", "bf16", "fp16"):
@@ -67,6 +72,10 @@ def main(out):
             continue
         ratio = f"{ours / theirs:.2f}" if ours and theirs else "n/a"
         print(f"| {precision} | {ours or 'n/a'} | {theirs or 'n/a'} | {ratio} |")
+        if ours and theirs:
+            goals.append((precision, ours / theirs))
+    for precision, ratio in goals:
+        print(f"\nGoal {precision}: semihard / PyTorch >= 1.0: {'met' if ratio >= 1 else 'MISSED'} ({ratio:.2f})")
     for side in ("semihard", "pytorch"):
         a, b = runs.get((side, "bf16")), runs.get((side, "fp32"))
         if a and b:

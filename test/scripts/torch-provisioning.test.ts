@@ -179,7 +179,7 @@ describe('the shared cache', () => {
     expect(pipCalls(log)).toEqual([path.join(root, `torch-9.9.9-cpu.partial-${process.pid}`)]);
   });
 
-  it('a cached folder without its record, one that no longer imports torch, or one made with other requirements is removed and redone', () => {
+  it('a cached folder without its record, or one that no longer imports torch, is removed and redone', () => {
     const root = path.join(tmp, 'cache');
     fakePython();
     const entry = path.join(root, 'torch-9.9.9-cpu');
@@ -194,15 +194,35 @@ describe('the shared cache', () => {
     fs.writeFileSync(path.join(entry, 'semihard-torch.json'), JSON.stringify({ version: '9.9.9', flavour: 'cpu', requirements: ['torch==9.9.9'] }));
     expect(cache.cachedTorch(root, '9.9.9', 'cpu', quiet)).toBeNull();
     expect(fs.existsSync(entry)).toBe(false);
-    // Complete, but provisioned with other requirements than this version of semihard asks for
-    // (the CUDA flavour gained the CUDA headers' crt package): redone.
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  it('a complete entry made with fewer requirements is completed in place with pip, never removed (other projects link against it)', () => {
+    const root = path.join(tmp, 'cache');
+    const log = path.join(tmp, 'pip.log');
+    fakePython();
+    const entry = path.join(root, 'torch-9.9.9-cuda');
     fs.mkdirSync(path.join(entry, 'bin'), { recursive: true });
     fs.copyFileSync(path.join(tmp, 'venv-python'), path.join(entry, 'bin', 'python'));
     fs.writeFileSync(path.join(entry, 'installed'), '');
+    fs.writeFileSync(path.join(entry, 'linked-by-an-addon'), '');
     fs.writeFileSync(path.join(entry, 'semihard-torch.json'), JSON.stringify({ version: '9.9.9', flavour: 'cuda', requirements: ['torch==9.9.9'] }));
-    fs.renameSync(entry, path.join(root, 'torch-9.9.9-cuda'));
-    expect(cache.cachedTorch(root, '9.9.9', 'cuda', quiet)).toBeNull();
-    expect(fs.existsSync(path.join(root, 'torch-9.9.9-cuda'))).toBe(false);
+    const saved = { ...process.env };
+    Object.assign(process.env, { FAKE_PIP_LOG: log });
+    let found;
+    try {
+      found = cache.cachedTorch(root, '9.9.9', 'cuda', quiet);
+    } finally {
+      process.env = saved;
+    }
+    expect(found.dir).toBe(entry);
+    expect(fs.existsSync(path.join(entry, 'linked-by-an-addon'))).toBe(true);
+    expect(pipCalls(log)).toEqual([entry]);
+    const wanted = ['torch==9.9.9', 'cuda-toolkit[crt,cccl]'];
+    expect(JSON.parse(fs.readFileSync(path.join(entry, 'semihard-torch.json'), 'utf8')).requirements).toEqual(wanted);
+    // And once completed, it is used as it is.
+    expect(cache.cachedTorch(root, '9.9.9', 'cuda', quiet).record.requirements).toEqual(wanted);
+    expect(pipCalls(log)).toHaveLength(1);
   });
 
   it('two installs racing: the first to finish wins, the other discards its copy and uses that one', () => {
