@@ -58,6 +58,7 @@ note "losses: $device against the CPU miners on the fixtures, then timing and me
 note "training throughput: ResNet-18 on Fashion-MNIST, $steps steps, semihard against PyTorch"
 common=(--data "$data" --backbone resnet18 --classes 8 --per-class "$per_class" --steps "$steps" --warmup "$warmup" --device "$device")
 : > "$out/train.txt"
+: > "$out/syncs.txt"
 for precision in fp32 bf16; do
   for side in semihard pytorch; do
     if [[ $side == semihard ]]; then
@@ -68,6 +69,9 @@ for precision in fp32 bf16; do
     line="$("${cmd[@]}" 2>&1 | tee -a "$out/train-$side-$precision.log" | grep '^RESULT' | tail -n 1)"
     if [[ -z "$line" ]]; then echo "no RESULT from $side $precision (see $out/train-$side-$precision.log)"; status=1; continue; fi
     echo "$side $line" | tee -a "$out/train.txt"
+    if [[ $side == semihard ]]; then
+      echo "$precision $(grep '^SYNCS' "$out/train-$side-$precision.log" | tail -n 1)" | tee -a "$out/syncs.txt"
+    fi
   done
 done
 

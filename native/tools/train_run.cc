@@ -18,6 +18,8 @@
 //     --warmup are timed (the clock starts and stops on a read loss, so the device's queue is
 //     empty at both ends) and one line is printed:
 //     RESULT images_per_s=<x> steps=<n> precision=<p> device=<d>
+//     then, on CUDA (built with the CUDA headers), 3 more steps under CUDA's sync debug mode
+//     set to error: SYNCS none | SYNCS <the first synchronising call>
 //   (scripts/gpu/train_reference.py runs the same network and recipe in PyTorch and prints the same line.)
 #include <torch/torch.h>
 
@@ -32,6 +34,10 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#ifdef SEMIHARD_CUDA_HEADERS
+#include <c10/cuda/CUDAFunctions.h>
+#endif
 
 #include "core/device.h"
 #include "core/metrics.h"
@@ -132,6 +138,38 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
+constexpr int kSyncProbeSteps = 3;
+
+bool sync_probe_available(const torch::Device& device) {
+#ifdef SEMIHARD_CUDA_HEADERS
+  return device.is_cuda();
+#else
+  (void)device;
+  return false;
+#endif
+}
+
+// kSyncProbeSteps training steps under CUDA's sync debug mode set to error: "none", or the
+// first line of the error the first synchronising call raised.
+template <typename Sampler>
+std::string sync_probe(core::Trainer& trainer, Sampler& sampler) {
+  std::string outcome = "none";
+#ifdef SEMIHARD_CUDA_HEADERS
+  c10::cuda::device_synchronize();
+  c10::cuda::warning_state().set_sync_debug_mode(c10::cuda::SyncDebugMode::L_ERROR);
+  try {
+    for (int i = 0; i < kSyncProbeSteps; ++i) (void)trainer.train_step(sampler.next());
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    outcome = what.substr(0, what.find('\n'));
+  }
+  c10::cuda::warning_state().set_sync_debug_mode(c10::cuda::SyncDebugMode::L_DISABLED);
+#else
+  (void)trainer, (void)sampler;
+#endif
+  return outcome;
+}
+
 int main(int argc, char** argv) {
   std::map<std::string, std::string> a = {
       {"backbone", "convnet"}, {"dim", "128"}, {"frozen-epochs", "1"}, {"frozen-lr", "1e-2"}, {"epochs", "4"},
@@ -197,7 +235,11 @@ int main(int argc, char** argv) {
     if (std::stoll(a["steps"]) > 0) {
       const int64_t steps = std::stoll(a["steps"]);
       const int64_t warmup = std::min<int64_t>(std::stoll(a["warmup"]), steps - 1);
-      trainer.begin_phase(core::Freeze::kNone, std::stod(a["lr"]), steps);
+      // On CUDA, kSyncProbeSteps more steps after the timed ones run under CUDA's sync debug
+      // mode set to error: "SYNCS none", or the first synchronising call (fp16 has one by design:
+      // the scaler's decision to skip a step).
+      const bool probe = sync_probe_available(o.device);
+      trainer.begin_phase(core::Freeze::kNone, std::stod(a["lr"]), steps + (probe ? kSyncProbeSteps : 0));
       auto t0 = std::chrono::steady_clock::now();
       float loss = 0.0f;
       for (int64_t s = 0; s < steps; ++s) {
@@ -213,6 +255,7 @@ int main(int argc, char** argv) {
       std::printf("RESULT images_per_s=%.1f steps=%lld precision=%s device=%s\n",
                   static_cast<double>((steps - std::max<int64_t>(warmup, 0)) * batch) / seconds, static_cast<long long>(steps),
                   a["precision"].c_str(), o.device.str().c_str());
+      std::printf("SYNCS %s\n", probe ? sync_probe(trainer, sampler).c_str() : "n/a (not CUDA, or built without the CUDA headers)");
       return 0;
     }
     const torch::Tensor valid_order = torch::randperm(valid_labels.numel(), torch::TensorOptions().dtype(torch::kInt64));

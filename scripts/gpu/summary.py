@@ -74,6 +74,13 @@ def main(out):
         print(f"| {precision} | {ours or 'n/a'} | {theirs or 'n/a'} | {ratio} |")
         if ours and theirs:
             goals.append((precision, ours / theirs))
+    syncs = [line.strip() for line in read(os.path.join(out, "syncs.txt")) if line.strip()]
+    if syncs:
+        print("\nsemihard's training step under CUDA's sync debug mode set to error (3 steps after the timed ones;"
+              " fp16's scaler reads one flag a step by design):\n")
+        for line in syncs:
+            precision, _, rest = line.partition(" ")
+            print(f"- {precision}: {rest.replace('SYNCS ', '', 1) or '(no line)'}")
     for precision, ratio in goals:
         print(f"\nGoal {precision}: semihard / PyTorch >= 1.0: {'met' if ratio >= 1 else 'MISSED'} ({ratio:.2f})")
     for side in ("semihard", "pytorch"):
