@@ -16,8 +16,11 @@ import { U32, distanceMatrixErrorBound, lossTerms, tripletErrorBound, type Bound
 // TF and semihard both round in float32, in other orders: each is within its rounding-error
 // bound of the exact value (test/helpers/tolerance.ts derives it from the case's dimension,
 // norms, distances, margin and batch), so they are within twice that of each other. Both
-// miners take the same float32 distances and sum the same terms and gradient contributions
-// (in other orders), so one bound holds for either.
+// miners take the same float32 distances and sum the same loss terms. The CPU miners sum the
+// gradient contributions s·(x_r − x_c); the tensor miners rearrange them as
+// s_rowsum·x_r − s·X (two matrix products), which adds cancellation of order Σ|s|·|x|·u per
+// coordinate: below the distance's own rounding that the bound already carries (it grows
+// with D·u·|x|), so one bound holds for either.
 function tolerance(c: TfaCase, kind: 'semihard' | 'hard') {
   const terms = lossTerms(c.labels, kind);
   const b = c.distance === 'custom-L1' ? distanceMatrixErrorBound(c.distances!, c.margin, terms) : tripletErrorBound(c.embeddings, c.dim, c.distance, c.margin, terms);
