@@ -15,6 +15,7 @@
 #include "label_groups.h"
 #include "semihard_mining.h"
 #include "semihard_tensor_mining.h"
+#include "tensor_triplet_loss.h"
 
 namespace semihard::core {
 namespace {
@@ -61,41 +62,6 @@ MinedBlock mine_block_on_cpu(const torch::Tensor& block, int64_t begin, const La
   return mine_hard_block(block, begin, groups, options.margin, options.soft);
 }
 
-// The tensor miners run off the CPU, and on it when asked (tests, benchmarks).
-bool mines_with_tensors(const TripletOptions& options, const torch::Device& device) {
-  return options.tensor_mining || !device.is_cpu();
-}
-
-// Off the CPU, blocks of about 64M distances: fewer, larger kernels (each block's temporaries
-// take about 40 bytes a distance).
-constexpr int64_t kDeviceBlockElements = int64_t{1} << 26;
-
-int64_t tensor_block_rows(int64_t batch, const torch::Device& device) {
-  if (device.is_cpu()) return block_rows(batch);
-  return std::min(batch, std::max<int64_t>(64, kDeviceBlockElements / batch));
-}
-
-// The tensor miners' loop over blocks of anchor rows [first, last): apply(begin, block,
-// weight) takes each block's dense gradient. Returns the loss terms' sum, 0-dim float64 on
-// the device; nothing is read back.
-template <typename BlockAt, typename Apply>
-torch::Tensor mine_blocks_with_tensors(const DeviceLabelGroups& groups, const TripletOptions& options, int64_t first,
-                                       int64_t last, BlockAt block_at, Apply apply) {
-  const torch::Device device = groups.labels.device();
-  const int64_t step = tensor_block_rows(groups.labels.numel(), device);
-  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
-  for (int64_t begin = first; begin < last; begin += step) {
-    const int64_t end = std::min(last, begin + step);
-    const torch::Tensor block = block_at(begin, end);
-    DeviceMinedBlock mined = options.kind == TripletKind::kSemiHard
-                                 ? mine_semihard_block_tensor(block, begin, groups, options.margin)
-                                 : mine_hard_block_tensor(block, begin, groups.labels, options.margin, options.soft);
-    loss_sum.add_(mined.loss_sum);
-    apply(begin, block, mined.weight);
-  }
-  return loss_sum;
-}
-
 constexpr int64_t kGroupedBlockRows = 512;
 constexpr int64_t kGroupingPositives = 32;  // mean positives per anchor from which grouping pays
 
@@ -109,33 +75,6 @@ bool labels_in_order(const torch::Tensor& labels) {
 // block touches few classes; otherwise block_rows().
 int64_t anchor_block_rows(int64_t batch, bool grouped) {
   return grouped ? std::min(block_rows(batch), kGroupedBlockRows) : block_rows(batch);
-}
-
-// TF's mean: over positive pairs for semi-hard, over anchors for hard.
-int64_t terms_in_mean(const TripletOptions& options, int64_t batch, int64_t positive_pairs) {
-  return options.kind == TripletKind::kSemiHard ? positive_pairs : batch;
-}
-
-// The tensor miners' loss (0-dim float32 on the device) and its gradient with respect to
-// the embeddings `x`, for anchor rows [first, last). Nothing is read back but what
-// prepare_distance_operands reads unless `unit_rows`. A semi-hard batch without positive
-// pairs gives 0 and a zero gradient (TF: 0 / 0 = NaN; documented deviation).
-std::pair<torch::Tensor, torch::Tensor> embeddings_loss_with_tensors(const torch::Tensor& x,
-                                                                     const DeviceLabelGroups& groups,
-                                                                     const TripletOptions& options, int64_t first,
-                                                                     int64_t last, bool unit_rows) {
-  const int64_t terms = terms_in_mean(options, x.size(0), groups.counts.positive_pairs);
-  if (terms == 0) return {torch::zeros({}, x.options()), torch::zeros_like(x)};
-  const DistanceOperands operands = prepare_distance_operands(x, options.distance, unit_rows);
-  const float scale = 1.0f / static_cast<float>(terms);
-  torch::Tensor grad_points = torch::zeros_like(operands.points);
-  const torch::Tensor loss_sum = mine_blocks_with_tensors(
-      groups, options, first, last, [&](int64_t begin, int64_t end) { return distance_block(operands, begin, end); },
-      [&](int64_t begin, const torch::Tensor& block, const torch::Tensor& weight) {
-        accumulate_dense_distance_grad(operands, begin, weight * scale, block, grad_points);
-      });
-  return {loss_sum.div(static_cast<double>(terms)).to(torch::kFloat32),
-          points_grad_to_embeddings_grad(operands, x, grad_points)};
 }
 
 // The loss from the blocks' sum, and the gradient with respect to the embeddings.
@@ -346,38 +285,6 @@ torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::T
                                     static_cast<double>(options.margin), options.soft,
                                     static_cast<int64_t>(options.distance), options.tensor_mining, anchor_begin,
                                     anchor_end, counts.largest_class, counts.positive_pairs);
-}
-
-namespace {
-
-void refuse_non_finite_training_loss(float value) {
-  if (!std::isfinite(value)) {
-    throw ArgumentError("embeddings", "Expected finite numbers in embeddings but found NaN or Infinity: the "
-                                      "training loss is not finite");
-  }
-}
-
-}  // namespace
-
-float read_training_loss(const torch::Tensor& loss) {
-  const float value = loss.item<float>();
-  refuse_non_finite_training_loss(value);
-  return value;
-}
-
-TrainingLosses read_training_losses(const std::vector<torch::Tensor>& losses) {
-  TrainingLosses read;
-  if (losses.empty()) return read;
-  const torch::Tensor host = torch::stack(losses).to(torch::kCPU, torch::kFloat32).contiguous();
-  const float* data = host.data_ptr<float>();
-  read.values.assign(data, data + host.numel());
-  for (size_t i = 0; i < read.values.size(); ++i) {
-    if (!std::isfinite(read.values[i])) {
-      read.first_non_finite = static_cast<int64_t>(i);
-      break;
-    }
-  }
-  return read;
 }
 
 torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,

@@ -12,6 +12,7 @@
 #include "distances.h"
 #include "names.h"
 #include "semihard_tensor_mining.h"
+#include "training_loss.h"
 
 namespace semihard::core {
 
@@ -73,18 +74,6 @@ torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::T
 torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                  const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end,
                                  const LabelCounts& counts);
-
-// Reads a training loss (a wait for the device); NaN or Infinity is the ArgumentError on
-// "embeddings" that the checked call raises for non-finite embeddings.
-float read_training_loss(const torch::Tensor& loss);
-// The losses of several training steps read at once (one wait for the device), and the index
-// of the first that is not finite (-1: none), which the caller refuses with read_training_loss
-// once it has kept the steps before it.
-struct TrainingLosses {
-  std::vector<float> values;
-  int64_t first_non_finite = -1;
-};
-TrainingLosses read_training_losses(const std::vector<torch::Tensor>& losses);
 
 // Number of ordered positive pairs: sum over classes of n_c (n_c - 1).
 int64_t count_positive_pairs(const torch::Tensor& labels);
