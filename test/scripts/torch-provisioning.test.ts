@@ -72,6 +72,14 @@ function deadPid(): number {
   return Number(r.stdout);
 }
 
+// A venv folder as provisioning leaves it, with the fake venv Python (fakePython() first);
+// `installed`: its torch imports.
+function fakeVenv(dir: string, installed = true): void {
+  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+  fs.copyFileSync(path.join(tmp, 'venv-python'), path.join(dir, 'bin', 'python'));
+  if (installed) fs.writeFileSync(path.join(dir, 'installed'), '');
+}
+
 const quiet = (): void => undefined;
 
 describe('the flavour an install asks for', () => {
@@ -161,9 +169,7 @@ describe('the shared cache', () => {
     const python = fakePython();
     // What a pip killed half-way through leaves: a venv that even imports "torch".
     const killed = path.join(root, `torch-9.9.9-cpu.partial-${deadPid()}`);
-    fs.mkdirSync(path.join(killed, 'bin'), { recursive: true });
-    fs.copyFileSync(path.join(tmp, 'venv-python'), path.join(killed, 'bin', 'python'));
-    fs.writeFileSync(path.join(killed, 'installed'), '');
+    fakeVenv(killed);
     expect(cache.cachedTorch(root, '9.9.9', 'cpu', quiet)).toBeNull();
     const messages: string[] = [];
     const saved = { ...process.env };
@@ -183,14 +189,11 @@ describe('the shared cache', () => {
     const root = path.join(tmp, 'cache');
     fakePython();
     const entry = path.join(root, 'torch-9.9.9-cpu');
-    fs.mkdirSync(path.join(entry, 'bin'), { recursive: true });
-    fs.copyFileSync(path.join(tmp, 'venv-python'), path.join(entry, 'bin', 'python'));
-    fs.writeFileSync(path.join(entry, 'installed'), '');
+    fakeVenv(entry);
     expect(cache.cachedTorch(root, '9.9.9', 'cpu', quiet)).toBeNull();
     expect(fs.existsSync(entry)).toBe(false);
     // With its record but torch gone: also redone.
-    fs.mkdirSync(path.join(entry, 'bin'), { recursive: true });
-    fs.copyFileSync(path.join(tmp, 'venv-python'), path.join(entry, 'bin', 'python'));
+    fakeVenv(entry, false);
     fs.writeFileSync(path.join(entry, 'semihard-torch.json'), JSON.stringify({ version: '9.9.9', flavour: 'cpu', requirements: ['torch==9.9.9'] }));
     expect(cache.cachedTorch(root, '9.9.9', 'cpu', quiet)).toBeNull();
     expect(fs.existsSync(entry)).toBe(false);
@@ -202,9 +205,7 @@ describe('the shared cache', () => {
     const log = path.join(tmp, 'pip.log');
     fakePython();
     const entry = path.join(root, 'torch-9.9.9-cuda');
-    fs.mkdirSync(path.join(entry, 'bin'), { recursive: true });
-    fs.copyFileSync(path.join(tmp, 'venv-python'), path.join(entry, 'bin', 'python'));
-    fs.writeFileSync(path.join(entry, 'installed'), '');
+    fakeVenv(entry);
     fs.writeFileSync(path.join(entry, 'linked-by-an-addon'), '');
     fs.writeFileSync(path.join(entry, 'semihard-torch.json'), JSON.stringify({ version: '9.9.9', flavour: 'cuda', requirements: ['torch==9.9.9'] }));
     const saved = { ...process.env };
