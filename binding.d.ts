@@ -296,6 +296,8 @@ export interface NativeMetrics {
   mapAtR: number;
   retrievalQueries: number;
   perClass: { label: number; knnAccuracy: number; count: number }[];
+  /** kNN confusion: labels = the sorted union of train and valid labels (L); counts = L × L, row-major, row = a valid sample's label, column = its kNN prediction. */
+  confusion: { labels: number[]; counts: number[] };
 }
 
 /** Row-major count × dim embeddings and one label per row. */

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../core/device.h"
 #include "../core/linear_svm.h"
@@ -17,6 +18,13 @@ namespace {
 
 enum class Method { kPca, kTsne };
 constexpr core::Named<Method> kMethodNames[] = {{"pca", Method::kPca}, {"tsne", Method::kTsne}};
+
+// Labels and counts as JS numbers (exact below 2^53).
+Napi::Array int64_vector_to_array(Napi::Env env, const std::vector<int64_t>& values) {
+  Napi::Array out = Napi::Array::New(env, values.size());
+  for (size_t i = 0; i < values.size(); ++i) out.Set(static_cast<uint32_t>(i), static_cast<double>(values[i]));
+  return out;
+}
 
 // evaluateEmbeddings({ train: { embeddings, labels }, valid: { embeddings, labels }, dim, k, device })
 // -> Promise<metrics>
@@ -59,6 +67,10 @@ Napi::Value evaluate_embeddings(const Napi::CallbackInfo& info) {
             per_class.Set(static_cast<uint32_t>(i), c);
           }
           o.Set("perClass", per_class);
+          Napi::Object confusion = Napi::Object::New(e);
+          confusion.Set("labels", int64_vector_to_array(e, out->confusion_labels));
+          confusion.Set("counts", int64_vector_to_array(e, out->confusion));
+          o.Set("confusion", confusion);
           return o;
         });
   });

@@ -72,6 +72,21 @@ torch::Tensor knn_predict(const torch::Tensor& train_x, const torch::Tensor& tra
   return torch::tensor(predicted, torch::kInt64);
 }
 
+torch::Tensor confusion_counts(const torch::Tensor& classes, const torch::Tensor& labels, const torch::Tensor& predicted) {
+  const torch::Tensor c = classes.to(torch::kCPU, torch::kInt64).contiguous();
+  const torch::Tensor y = labels.to(torch::kCPU, torch::kInt64).contiguous();
+  const torch::Tensor p = predicted.to(torch::kCPU, torch::kInt64).contiguous();
+  TORCH_CHECK(c.dim() == 1 && y.dim() == 1 && p.dim() == 1 && y.size(0) == p.size(0),
+              "confusion_counts: classes, labels and predicted must be 1-D, labels and predicted of one length");
+  const int64_t L = c.size(0);
+  const torch::Tensor row = torch::searchsorted(c, y);
+  const torch::Tensor column = torch::searchsorted(c, p);
+  TORCH_CHECK(L > 0 && row.lt(L).all().item<bool>() && column.lt(L).all().item<bool>() &&
+                  c.index_select(0, row).eq(y).all().item<bool>() && c.index_select(0, column).eq(p).all().item<bool>(),
+              "confusion_counts: a label or prediction is missing from classes");
+  return torch::bincount(row * L + column, /*weights=*/{}, L * L).view({L, L});
+}
+
 torch::Tensor linear_predict(const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& query_x) {
   // Labels -> 0..C-1.
   torch::Tensor classes = std::get<0>(torch::_unique(train_y.to(torch::kCPU, torch::kInt64), /*sorted=*/true));
@@ -121,6 +136,12 @@ EmbeddingMetrics evaluate_embeddings(const torch::Tensor& train_x, const torch::
     c.count = in_class.sum().item<int64_t>();
     c.knn_accuracy = knn_right.masked_select(in_class).to(torch::kFloat64).mean().item<double>();
     m.per_class.push_back(c);
+  }
+  {
+    const torch::Tensor labels = std::get<0>(torch::_unique(torch::cat({train_y.to(torch::kCPU, torch::kInt64), vy}), /*sorted=*/true));
+    const torch::Tensor counts = confusion_counts(labels, vy, knn).contiguous();
+    m.confusion_labels.assign(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
+    m.confusion.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
   }
   {
     torch::AutoGradMode grad_on(true);

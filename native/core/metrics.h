@@ -7,7 +7,9 @@
 //    scored on the valid ones;
 //  - P@1, R-precision and MAP@R of "A Metric Learning Reality Check" (Musgrave et al. 2020):
 //    the valid set against itself, the query excluded, R = the other valid samples with the
-//    query's label (queries with R = 0 are left out).
+//    query's label (queries with R = 0 are left out);
+//  - the kNN confusion matrix: counts of (true label, kNN-predicted label) over the valid
+//    samples, from the predictions of kNN accuracy.
 // Exact, in blocks of queries: memory O(block x references).
 #pragma once
 
@@ -33,6 +35,12 @@ struct EmbeddingMetrics {
   double map_at_r = 0;
   int64_t retrieval_queries = 0;  // valid samples with R >= 1
   std::vector<ClassMetrics> per_class;
+  // The sorted union of the train and valid labels, and the L x L kNN confusion counts,
+  // row-major: row = a valid sample's label, column = its kNN prediction, both indexed in
+  // confusion_labels' order. A train-only label has an empty row; the counts add up to the
+  // valid samples and the diagonal's sum over them is knn_accuracy.
+  std::vector<int64_t> confusion_labels;
+  std::vector<int64_t> confusion;
 };
 
 // x: N x D float32 (any device), y: N integer labels.
@@ -42,6 +50,9 @@ EmbeddingMetrics evaluate_embeddings(const torch::Tensor& train_x, const torch::
 // The pieces, for tests and reuse.
 torch::Tensor knn_predict(const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& query_x,
                           int64_t k);
+// The counts of (labels[row], predicted[column]) over the samples: L x L int64 on the CPU,
+// L = classes.size(0); classes (sorted int64) must hold every value of both.
+torch::Tensor confusion_counts(const torch::Tensor& classes, const torch::Tensor& labels, const torch::Tensor& predicted);
 torch::Tensor linear_predict(const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& query_x);
 
 }  // namespace semihard::core
