@@ -337,6 +337,14 @@ export interface NativeBinding {
   /** The network of `options` with the weights, buffers, normalisation and geometry of a trainer's saveState() bytes (nothing else of them). */
   createEmbedder(options: NativeEmbedderOptions, state: Uint8Array): Promise<NativeEmbedder>;
   evaluateEmbeddings(options: NativeEvaluateOptions): Promise<NativeMetrics>;
+  /** Exact k nearest other rows of each row (lib/neighbours.ts fills the options; 1 ≤ k < count). indices and distances N × k row-major, nearest first; nearestSameLabel N (NaN: no other row of the label); mistakes: row indices, worst first. */
+  nearestNeighbours(options: {
+    embeddings: Float32Array;
+    labels: NativeLabels;
+    dim: number;
+    k: number;
+    device: NativeDevice;
+  }): Promise<{ indices: Int32Array; distances: Float32Array; nearestSameLabel: Float32Array; mistakes: Int32Array }>;
   /** Tests only: the linear SVM of svmAccuracy fitted on train; query's decision values (rows × K: K = 1 for two classes, the larger label's; the classes otherwise) and predicted labels. */
   linearSvmForTesting(options: { train: NativeEmbeddingSet; query: Float32Array; dim: number }): Promise<{
     classes: Float64Array;

@@ -124,6 +124,7 @@ export const binding: Omit<NativeBinding, 'Trainer' | 'createEmbedder'> = withTr
   cropBoxesForTesting: (...args) => native().cropBoxesForTesting(...args),
   networkInputForTesting: (...args) => native().networkInputForTesting(...args),
   evaluateEmbeddings: (...args) => native().evaluateEmbeddings(...args),
+  nearestNeighbours: (...args) => native().nearestNeighbours(...args),
   linearSvmForTesting: (...args) => native().linearSvmForTesting(...args),
   projectEmbeddings: (...args) => native().projectEmbeddings(...args),
   augmentImages: (...args) => native().augmentImages(...args),

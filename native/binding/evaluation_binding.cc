@@ -1,6 +1,7 @@
 #include "evaluation_binding.h"
 
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "../core/device.h"
 #include "../core/linear_svm.h"
 #include "../core/metrics.h"
+#include "../core/neighbours.h"
 #include "../core/projection.h"
 #include "convert.h"
 #include "errors.h"
@@ -72,6 +74,44 @@ Napi::Value evaluate_embeddings(const Napi::CallbackInfo& info) {
           confusion.Set("counts", int64_vector_to_array(e, out->confusion));
           o.Set("confusion", confusion);
           return o;
+        });
+  });
+}
+
+// Row indices (int64, each below 2^31: the row count is checked first) as an Int32Array.
+Napi::Int32Array index_tensor_to_int32_array(Napi::Env env, const torch::Tensor& tensor) {
+  const torch::Tensor t = tensor.to(torch::kCPU, torch::kInt32).contiguous();
+  Napi::Int32Array out = Napi::Int32Array::New(env, static_cast<size_t>(t.numel()));
+  if (t.numel() > 0) std::memcpy(out.Data(), t.data_ptr<int32_t>(), static_cast<size_t>(t.numel()) * sizeof(int32_t));
+  return out;
+}
+
+// nearestNeighbours({ embeddings, labels, dim, k, device }) -> Promise<{ indices (N x k),
+// distances (N x k), nearestSameLabel (N), mistakes }>.
+Napi::Value nearest_neighbours(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const Napi::Object o = object_arg(env, info[0], "options");
+    const int64_t dim = positive_integer_option(env, o, "dim");
+    const int64_t k = integer_option(env, o, "k");
+    const torch::Device device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames));
+    auto x = std::make_shared<torch::Tensor>(rows_to_tensor(env, o.Get("embeddings"), dim, "options.embeddings"));
+    auto y = std::make_shared<torch::Tensor>(labels_to_tensor(env, o.Get("labels"), "options.labels"));
+    if (x->size(0) > std::numeric_limits<int32_t>::max()) {
+      throw range_error(env, "options.embeddings",
+                        "Expected at most 2147483647 embeddings for options.embeddings (indices are an Int32Array) but received " +
+                            std::to_string(x->size(0)));
+    }
+    auto out = std::make_shared<core::NeighbourTable>();
+    return TaskWorker::queue(
+        env, "semihard:neighbours", [=] { *out = core::nearest_neighbours(x->to(device), *y, k); },
+        [out](Napi::Env e) -> Napi::Value {
+          Napi::Object r = Napi::Object::New(e);
+          r.Set("indices", index_tensor_to_int32_array(e, out->indices));
+          r.Set("distances", tensor_to_float32_array(e, out->distances));
+          r.Set("nearestSameLabel", tensor_to_float32_array(e, out->nearest_same_label));
+          r.Set("mistakes", index_tensor_to_int32_array(e, out->mistakes));
+          return r;
         });
   });
 }
@@ -141,6 +181,7 @@ Napi::Value project_embeddings(const Napi::CallbackInfo& info) {
 
 void register_evaluation_functions(Napi::Env env, Napi::Object exports) {
   exports.Set("evaluateEmbeddings", Napi::Function::New(env, evaluate_embeddings, "evaluateEmbeddings"));
+  exports.Set("nearestNeighbours", Napi::Function::New(env, nearest_neighbours, "nearestNeighbours"));
   exports.Set("linearSvmForTesting", Napi::Function::New(env, linear_svm_for_testing, "linearSvmForTesting"));
   exports.Set("projectEmbeddings", Napi::Function::New(env, project_embeddings, "projectEmbeddings"));
 }

@@ -1,4 +1,5 @@
-// Evaluation entry points of the addon: embedding metrics and 2-D projections, as Promises.
+// Evaluation entry points of the addon: embedding metrics, nearest neighbours and 2-D
+// projections, as Promises.
 #pragma once
 
 #include <napi.h>
