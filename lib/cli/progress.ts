@@ -1,7 +1,7 @@
 // What the commands show while they work: a progress bar per training epoch and per embedded
 // set on stderr (cli-progress redraws it in place on a terminal and stays silent otherwise).
 import { Presets, SingleBar } from 'cli-progress';
-import type { DecodeProgressEvent, EpochEvent, ImageSet, Model, ProgressEvent } from '../index';
+import { embedImageSet, type DecodeProgressEvent, type EpochEvent, type ImageSet, type Model, type ProgressEvent } from '../index';
 import { formatEpoch } from './format';
 
 /** train()'s onProgress and onEpoch for a run of `phases` phases: a bar per epoch, then the epoch's line. */
@@ -82,39 +82,15 @@ export class TrainingProgress {
   }
 }
 
-/** Embeds a data set's images (in memory, in an image store, or its files) in chunks, with a bar unless `quiet`. */
+/** Embeds a data set's images (embedImageSet) with a bar unless `quiet`. */
 export async function embedSet(model: Model, set: ImageSet, label: string, quiet: boolean): Promise<Float32Array> {
-  const count = set.count;
-  const out = new Float32Array(count * model.dim);
   const bar = quiet
     ? null
     : new SingleBar({ format: `embedding ${label} |{bar}| {value}/{total} images`, stream: process.stderr, clearOnComplete: true }, Presets.shades_classic);
-  bar?.start(count, 0);
+  bar?.start(set.count, 0);
   try {
-    const images = set.images;
-    if (images === null) {
-      if (!set.files) throw new Error(`internal: the ${label} set has neither images nor files`);
-      out.set(await model.embed(set.files, { onProgress: (done) => bar?.update(done) }));
-      return out;
-    }
-    const chunk = 512;
-    for (let start = 0; start < count; start += chunk) {
-      const n = Math.min(chunk, count - start);
-      let pixels: Uint8Array;
-      if (images instanceof Uint8Array) {
-        const size = images.length / count;
-        pixels = images.subarray(start * size, (start + n) * size);
-      } else {
-        // An image store: its images copied out a chunk at a time.
-        const size = images.bytes / images.count;
-        pixels = new Uint8Array(n * size);
-        for (let i = 0; i < n; i++) pixels.set(images.read(start + i), i * size);
-      }
-      out.set(await model.embed(pixels, n), start * model.dim);
-      bar?.update(start + n);
-    }
+    return await embedImageSet(model, set, { onProgress: (done) => bar?.update(done) });
   } finally {
     bar?.stop();
   }
-  return out;
 }
