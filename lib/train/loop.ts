@@ -166,6 +166,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
           validLoss: mean(validRun.losses),
           seconds: (performance.now() - started) / 1000,
           stepLosses: Array.from(run.losses),
+          stepLrs: Array.from(run.lrs),
         };
         history.push(entry);
         onEpoch?.(entry);

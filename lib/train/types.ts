@@ -149,6 +149,8 @@ export interface HistoryEntry {
   seconds: number;
   /** The training loss of every step of the epoch run in this entry. */
   stepLosses: number[];
+  /** The head's learning rate of every step, as stepLosses (absent in checkpoints written before it was recorded). */
+  stepLrs?: number[];
 }
 
 export interface TrainResult {
