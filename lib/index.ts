@@ -123,6 +123,9 @@ export { DEFAULT_NEIGHBOURS, nearestNeighbours, type NeighbourTable } from './ne
 export { plotEmbeddings } from './plot';
 export type { PlotOptions, PlotResult } from './plot';
 export { plotHistory } from './plot';
+export { report, DEFAULT_REPORT_POINTS } from './report';
+export type { ReportOptions, ReportResult, ReportProgressEvent } from './report';
+export { embedImageSet } from './embed-set';
 export { lrFind } from './lr-find';
 export type { LrFindConfig, LrFindResult } from './lr-find';
 export { launchRanks, freePort } from './launch';

@@ -44,7 +44,7 @@ export interface PlotResult {
 }
 
 /** Up to `max` indices, the same share of every class, in a seeded order. */
-function stratifiedSample(labels: ArrayLike<number | bigint>, max: number, seed: number): number[] {
+export function stratifiedSample(labels: ArrayLike<number | bigint>, max: number, seed: number): number[] {
   const n = labels.length;
   if (n <= max) return Array.from({ length: n }, (_, i) => i);
   const byClass = new Map<string, number[]>();
