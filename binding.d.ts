@@ -296,8 +296,12 @@ export interface NativeMetrics {
   mapAtR: number;
   retrievalQueries: number;
   perClass: { label: number; knnAccuracy: number; count: number }[];
-  /** kNN confusion: labels = the sorted union of train and valid labels (L); counts = L × L, row-major, row = a valid sample's label, column = its kNN prediction. */
-  confusion: { labels: number[]; counts: number[] };
+  /**
+   * kNN confusion: labels = the sorted union of train and valid labels; the nonzero cells in
+   * row-major order (at most one per valid sample): rows[c] = a valid sample's label, columns[c]
+   * = its kNN prediction (both indices into labels), counts[c] = how many such samples.
+   */
+  confusion: { labels: number[]; rows: number[]; columns: number[]; counts: number[] };
 }
 
 /** Row-major count × dim embeddings and one label per row. */

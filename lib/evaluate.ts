@@ -23,10 +23,11 @@ export interface EmbeddingSet {
  * sample goes to the class of the largest decision value. precisionAt1, rPrecision, mapAtR:
  * Musgrave et al. 2020, valid against valid, query excluded. retrievalQueries: valid samples
  * with another of their class. confusion: the kNN predictions of knnAccuracy counted by
- * (true label, predicted label): labels is the sorted union of the train and valid labels (L of
- * them), counts is L × L row-major, row = a valid sample's label, column = its kNN prediction
- * (a train-only label has an empty row); the counts add up to the valid count and the
- * diagonal's share of them is knnAccuracy.
+ * (true label, predicted label): labels is the sorted union of the train and valid labels; the
+ * matrix's nonzero cells come in row-major order as rows[c] (a valid sample's label), columns[c]
+ * (its kNN prediction), both indices into labels, and counts[c] (at most one cell per valid
+ * sample, however many classes); the counts add up to the valid count and the diagonal's share
+ * of them is knnAccuracy.
  */
 export type Metrics = NativeMetrics;
 

@@ -71,7 +71,9 @@ Napi::Value evaluate_embeddings(const Napi::CallbackInfo& info) {
           o.Set("perClass", per_class);
           Napi::Object confusion = Napi::Object::New(e);
           confusion.Set("labels", int64_vector_to_array(e, out->confusion_labels));
-          confusion.Set("counts", int64_vector_to_array(e, out->confusion));
+          confusion.Set("rows", int64_vector_to_array(e, out->confusion_rows));
+          confusion.Set("columns", int64_vector_to_array(e, out->confusion_columns));
+          confusion.Set("counts", int64_vector_to_array(e, out->confusion_counts));
           o.Set("confusion", confusion);
           return o;
         });

@@ -72,7 +72,7 @@ torch::Tensor knn_predict(const torch::Tensor& train_x, const torch::Tensor& tra
   return torch::tensor(predicted, torch::kInt64);
 }
 
-torch::Tensor confusion_counts(const torch::Tensor& classes, const torch::Tensor& labels, const torch::Tensor& predicted) {
+SparseCounts confusion_counts(const torch::Tensor& classes, const torch::Tensor& labels, const torch::Tensor& predicted) {
   const torch::Tensor c = classes.to(torch::kCPU, torch::kInt64).contiguous();
   const torch::Tensor y = labels.to(torch::kCPU, torch::kInt64).contiguous();
   const torch::Tensor p = predicted.to(torch::kCPU, torch::kInt64).contiguous();
@@ -84,7 +84,9 @@ torch::Tensor confusion_counts(const torch::Tensor& classes, const torch::Tensor
   TORCH_CHECK(L > 0 && row.lt(L).all().item<bool>() && column.lt(L).all().item<bool>() &&
                   c.index_select(0, row).eq(y).all().item<bool>() && c.index_select(0, column).eq(p).all().item<bool>(),
               "confusion_counts: a label or prediction is missing from classes");
-  return torch::bincount(row * L + column, /*weights=*/{}, L * L).view({L, L});
+  // Cell codes row * L + column (L <= 2^31, so they fit int64), counted by sorting.
+  const auto [cells, inverse, counts] = torch::_unique2(row * L + column, /*sorted=*/true, /*return_inverse=*/false, /*return_counts=*/true);
+  return {torch::div(cells, L, "floor"), torch::remainder(cells, L), counts};
 }
 
 torch::Tensor linear_predict(const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& query_x) {
@@ -139,9 +141,15 @@ EmbeddingMetrics evaluate_embeddings(const torch::Tensor& train_x, const torch::
   }
   {
     const torch::Tensor labels = std::get<0>(torch::_unique(torch::cat({train_y.to(torch::kCPU, torch::kInt64), vy}), /*sorted=*/true));
-    const torch::Tensor counts = confusion_counts(labels, vy, knn).contiguous();
-    m.confusion_labels.assign(labels.data_ptr<int64_t>(), labels.data_ptr<int64_t>() + labels.numel());
-    m.confusion.assign(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
+    const SparseCounts cells = confusion_counts(labels, vy, knn);
+    const auto values = [](const torch::Tensor& t) {
+      const torch::Tensor c = t.contiguous();
+      return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+    };
+    m.confusion_labels = values(labels);
+    m.confusion_rows = values(cells.rows);
+    m.confusion_columns = values(cells.columns);
+    m.confusion_counts = values(cells.counts);
   }
   {
     torch::AutoGradMode grad_on(true);

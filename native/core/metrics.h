@@ -35,12 +35,15 @@ struct EmbeddingMetrics {
   double map_at_r = 0;
   int64_t retrieval_queries = 0;  // valid samples with R >= 1
   std::vector<ClassMetrics> per_class;
-  // The sorted union of the train and valid labels, and the L x L kNN confusion counts,
-  // row-major: row = a valid sample's label, column = its kNN prediction, both indexed in
-  // confusion_labels' order. A train-only label has an empty row; the counts add up to the
-  // valid samples and the diagonal's sum over them is knn_accuracy.
+  // The sorted union of the train and valid labels, and the nonzero cells of the L x L kNN
+  // confusion matrix in row-major order (at most one per valid sample, so memory stays
+  // O(valid) however many classes there are): row = a valid sample's label, column = its kNN
+  // prediction, both indices into confusion_labels. A train-only label has no row; the counts
+  // add up to the valid samples and the diagonal's sum over them is knn_accuracy.
   std::vector<int64_t> confusion_labels;
-  std::vector<int64_t> confusion;
+  std::vector<int64_t> confusion_rows;
+  std::vector<int64_t> confusion_columns;
+  std::vector<int64_t> confusion_counts;
 };
 
 // x: N x D float32 (any device), y: N integer labels.
@@ -50,9 +53,13 @@ EmbeddingMetrics evaluate_embeddings(const torch::Tensor& train_x, const torch::
 // The pieces, for tests and reuse.
 torch::Tensor knn_predict(const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& query_x,
                           int64_t k);
-// The counts of (labels[row], predicted[column]) over the samples: L x L int64 on the CPU,
-// L = classes.size(0); classes (sorted int64) must hold every value of both.
-torch::Tensor confusion_counts(const torch::Tensor& classes, const torch::Tensor& labels, const torch::Tensor& predicted);
+// The nonzero counts of (labels[row], predicted[column]) over the samples, on the CPU as int64
+// rows, columns and counts (indices into classes, row-major order); classes (sorted int64)
+// must hold every value of both.
+struct SparseCounts {
+  torch::Tensor rows, columns, counts;
+};
+SparseCounts confusion_counts(const torch::Tensor& classes, const torch::Tensor& labels, const torch::Tensor& predicted);
 torch::Tensor linear_predict(const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& query_x);
 
 }  // namespace semihard::core
