@@ -71,7 +71,7 @@ const KEYS = ['checkpoint', 'out', 'data', 'method', 'maxPoints', 'k', 'neighbou
 function reportHistory(history: HistoryEntry[]): ReportHistory {
   const phases: ReportHistory['phases'] = [];
   history.forEach((h, e) => {
-    if (e === 0 || history[e - 1].phase !== h.phase) phases.push({ epoch: e, label: `phase ${h.phase + 1}` });
+    if (e > 0 && history[e - 1].phase !== h.phase) phases.push({ epoch: e, label: `phase ${h.phase + 1}` });
   });
   return {
     epochs: history.map((h, e) => ({ epoch: e, phase: h.phase, phaseEpoch: h.epoch, trainLoss: h.trainLoss, validLoss: h.validLoss, seconds: h.seconds })),
@@ -149,8 +149,8 @@ export async function report(options: ReportOptions): Promise<ReportResult> {
     sameClassDistance: Number.isNaN(table.nearestSameLabel[i]) ? null : table.nearestSameLabel[i],
   }));
   const confusionNames = metrics.confusion.labels.map(nameOf);
-  const L = confusionNames.length;
-  const confusion = metrics.confusion.counts.map((count, c) => ({ truth: confusionNames[Math.floor(c / L)], predicted: confusionNames[c % L], count }));
+  const c = metrics.confusion;
+  const confusion = c.counts.map((count, cell) => ({ truth: confusionNames[c.rows[cell]], predicted: confusionNames[c.columns[cell]], count }));
   const classOrder = dataset.classNames.length > 0 ? dataset.classNames : [...new Set(points.map((p) => p.cls))];
 
   const data: ReportPageData = {
@@ -184,6 +184,7 @@ export async function report(options: ReportOptions): Promise<ReportResult> {
       perClass: metrics.perClass.map((c) => ({ name: nameOf(c.label), count: c.count, knnAccuracy: c.knnAccuracy })),
     },
     confusion,
+    confusionClasses: confusionNames.length,
     map: { method, validCount: dataset.valid.count, points, thumbnails: thumbs.data, thumbnailType: thumbs.type, thumbnailSize },
     neighbours,
     mistakes,

@@ -250,12 +250,38 @@
   qualityRow.appendChild(confusionBox);
   qualityRow.appendChild(tableBox);
   quality.appendChild(qualityRow);
+  // A heat map up to MAX_MATRIX classes (beyond, its cells are too small to read); the most
+  // frequent confusions as a table always.
+  var MAX_MATRIX = 60;
   function drawConfusion() {
+    if (data.confusionClasses > MAX_MATRIX) {
+      confusionBox.appendChild(el('p', 'hint', [data.confusionClasses + ' classes: too many for a readable matrix; the most frequent confusions are listed below.']));
+      return Promise.resolve();
+    }
     var v = view(data.specs.confusion, confusionBox);
     report.views.confusion = v;
     v.data('confusion', data.confusion);
     return v.runAsync();
   }
+  (function topConfusions() {
+    var off = data.confusion
+      .filter(function (c) {
+        return c.truth !== c.predicted;
+      })
+      .sort(function (a, b) {
+        return b.count - a.count;
+      })
+      .slice(0, 20);
+    var table = el('table', 'per-class', [el('thead', null, [el('tr', null, [el('th', null, ['true class']), el('th', null, ['kNN prediction']), el('th', null, ['samples'])])])]);
+    table.id = 'top-confusions';
+    var body = el('tbody', null, []);
+    off.forEach(function (c) {
+      body.appendChild(el('tr', null, [el('td', null, [c.truth]), el('td', null, [c.predicted]), el('td', 'num', [String(c.count)])]));
+    });
+    table.appendChild(body);
+    quality.appendChild(el('h3', null, ['Most frequent kNN confusions']));
+    quality.appendChild(off.length > 0 ? table : el('p', 'hint', ['None: kNN classified every validation sample correctly.']));
+  })();
   (function perClassTable() {
     var columns = [
       ['class', 'name'],

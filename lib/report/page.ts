@@ -66,8 +66,10 @@ export interface ReportPageData {
   run: ReportRun;
   history: ReportHistory;
   metrics: ReportMetrics;
-  /** Every cell of the kNN confusion matrix (row = true class). */
+  /** The nonzero cells of the kNN confusion matrix (row = true class). */
   confusion: { truth: string; predicted: string; count: number }[];
+  /** Classes on the confusion matrix's axes (train's and valid's). */
+  confusionClasses: number;
   map: ReportMap;
   /** Each point's nearest other points of the map (positions in map.points), nearest first, with their distances. */
   neighbours: { k: number; indices: number[][]; distances: number[][] };

@@ -208,16 +208,15 @@ describeInBrowser(title, () => {
     });
   }, 60_000);
 
-  it('the confusion matrix\'s cells sum to the validation count; per-class counts add up to it too', async () => {
+  it('the confusion matrix\'s cells sum to the validation count, each class\'s row to its samples', async () => {
     const sums = await opened.page.evaluate(() => {
       const r = (window as any).semihardReport;
       const cells = r.views.confusion.data('confusion') as { truth: string; count: number }[];
       const byTruth: Record<string, number> = {};
       cells.forEach((c) => (byTruth[c.truth] = (byTruth[c.truth] ?? 0) + c.count));
-      return { total: cells.reduce((s, c) => s + c.count, 0), cells: cells.length, byTruth };
+      return { total: cells.reduce((s, c) => s + c.count, 0), byTruth };
     });
     expect(sums.total).toBe(HOSTILE_CLASSES.length * VALID_PER_CLASS);
-    expect(sums.cells).toBe(HOSTILE_CLASSES.length ** 2);
     for (const name of HOSTILE_CLASSES) expect(sums.byTruth[name]).toBe(VALID_PER_CLASS);
   });
 
