@@ -19,6 +19,7 @@ import { addEvalCommand } from './cli/eval';
 import { addExportCommand } from './cli/export';
 import { addLrFindCommand } from './cli/lr-find';
 import { addPlotHistoryCommand } from './cli/plot-history';
+import { addReportCommand } from './cli/report';
 import { addTrainCommand } from './cli/train';
 
 // libuv's thread pool runs sharp's decodes and the addon's jobs (a training run holds one of
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   addEvalCommand(program);
   addEmbedCommand(program);
   addExportCommand(program);
+  addReportCommand(program);
   return program;
 }
 

@@ -1,12 +1,14 @@
 // `semihard eval`: embeds the train and validation sets with a trained model, prints kNN,
 // linear, SVM and retrieval metrics, writes them as JSON (metrics.json beside the checkpoint by
-// default) and optionally draws the validation embeddings. Values go to the API untouched.
+// default), optionally draws the validation embeddings (--plot) and writes the HTML report
+// (--report, as `semihard report`). Values go to the API untouched.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { writeFileAtomic } from '../files';
 import { DEFAULT_KNN_K, DEVICES, PROJECTION_METHODS, evaluate, loadDataset, loadModel, plotEmbeddings, type Device, type ProjectionMethod } from '../index';
 import { formatMetrics } from './format';
+import { formatBytes, writeReport } from './report';
 import { dataSource, number } from './parse';
 import { TrainingProgress, embedSet } from './progress';
 
@@ -20,6 +22,7 @@ export interface EvalFlags {
   method?: ProjectionMethod;
   maxPoints?: number;
   out?: string;
+  report?: string;
   json?: boolean;
 }
 
@@ -63,11 +66,21 @@ async function runEval(flags: EvalFlags): Promise<number> {
       },
     );
   }
+  let page: { file: string; bytes: number; points: number } | undefined;
+  if (flags.report !== undefined) {
+    if (!quiet) process.stderr.write('writing the report...\n');
+    const { checkpoint, data, method, maxPoints, device } = flags;
+    page = await writeReport({ checkpoint, data, method, maxPoints, k, device }, path.resolve(flags.report), quiet);
+  }
   if (quiet) {
-    process.stdout.write(`${JSON.stringify({ ...report, metricsFile: out, plot: plot?.file, plotPoints: plot?.points }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...report, metricsFile: out, plot: plot?.file, plotPoints: plot?.points, report: page?.file, reportBytes: page?.bytes }, null, 2)}\n`,
+    );
   } else {
     process.stdout.write(
-      `${formatMetrics(metrics, dataset.classNames, k)}\n\nmetrics: ${out}\n` + (plot ? `picture: ${plot.file} (${plot.points} points)\n` : ''),
+      `${formatMetrics(metrics, dataset.classNames, k)}\n\nmetrics: ${out}\n` +
+        (plot ? `picture: ${plot.file} (${plot.points} points)\n` : '') +
+        (page ? `report: ${page.file} (${formatBytes(page.bytes)}, ${page.points} points)\n` : ''),
     );
   }
   return 0;
@@ -85,6 +98,7 @@ export function addEvalCommand(program: Command): void {
     .addOption(new Option('--method <m>', 'projection for --plot').choices(PROJECTION_METHODS))
     .option('--max-points <n>', 'points in the picture at most', number)
     .option('--out <file>', 'metrics JSON (default: metrics.json beside the checkpoint)')
+    .option('--report <file>', 'also write the HTML report (as `semihard report`; its map takes --method and --max-points)')
     .option('--json', 'print the metrics as JSON on stdout, no progress output')
     .addHelpText('after', '\nA setting not given takes the default of evaluate() and plotEmbeddings() (README: Evaluation and pictures).')
     .action(async (flags: EvalFlags) => {
