@@ -119,7 +119,7 @@ export type { FolderScan, FolderLayout, ScanImageFolderOptions } from './data/fo
 export type { BadImagePolicy } from './enums';
 export { evaluate, DEFAULT_KNN_K } from './evaluate';
 export type { EmbeddingSet, Metrics, EvaluateOptions } from './evaluate';
-export { DEFAULT_NEIGHBOURS, nearestNeighbours, type NeighbourTable } from './neighbours';
+export { DEFAULT_NEIGHBOURS, nearestNeighbours, type NeighbourTable, type NeighboursOptions } from './neighbours';
 export { plotEmbeddings } from './plot';
 export type { PlotOptions, PlotResult } from './plot';
 export { plotHistory } from './plot';
