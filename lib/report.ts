@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { binding } from './binding';
 import { loadDataset, type DataSource } from './data/datasets';
 import { embedImageSet } from './embed-set';
-import { rangeError, typeError } from './errors';
+import { rangeError, rangeErrorWithMessage, typeError } from './errors';
 import { DEVICES, PRECISIONS, PROJECTION_METHODS, type Device, type Precision, type ProjectionMethod } from './enums';
 import { DEFAULT_KNN_K, evaluate, type Metrics } from './evaluate';
 import { writeFileAtomic } from './files';
@@ -122,6 +122,12 @@ export async function report(options: ReportOptions): Promise<ReportResult> {
 
   // The map: a seeded per-class sample of the validation set, its projection and neighbours.
   const rows = stratifiedSample(dataset.valid.labels, maxPoints, seed);
+  if (rows.length < 2) {
+    throw rangeErrorWithMessage(
+      o.maxPoints === undefined ? 'data' : 'options.maxPoints',
+      `Expected at least 2 validation samples on the map but ${o.maxPoints === undefined ? 'the validation set holds' : 'options.maxPoints allows'} ${rows.length}`,
+    );
+  }
   const x = new Float32Array(rows.length * model.dim);
   const labels = new Int32Array(rows.length);
   rows.forEach((row, i) => {

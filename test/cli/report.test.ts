@@ -70,6 +70,8 @@ describe('semihard report', () => {
   it.each([
     [['--out', path.join(tmp, 'bad', 'page.txt')], 'options.out'],
     [['--max-points', '0'], 'options.maxPoints'],
+    // One point has no neighbour: found after the data are embedded, before anything is written.
+    [['--max-points', '1'], 'Expected at least 2 validation samples on the map but options.maxPoints allows 1'],
     [['--thumbnail-size', '600'], 'options.thumbnailSize'],
   ])('%j: exit 2 naming %s, nothing written', (flags, setting) => {
     const r = runCli(['report', '--checkpoint', ckpt, '--device', 'cpu', ...flags]);
