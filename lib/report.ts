@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { binding } from './binding';
 import { loadDataset, type DataSource } from './data/datasets';
+import { resolveDataSource } from './data/source';
 import { embedImageSet } from './embed-set';
 import { rangeError, rangeErrorWithMessage, typeError } from './errors';
 import { DEVICES, PRECISIONS, PROJECTION_METHODS, type Device, type Precision, type ProjectionMethod } from './enums';
@@ -86,8 +87,10 @@ function reportHistory(history: HistoryEntry[]): ReportHistory {
 export async function report(options: ReportOptions): Promise<ReportResult> {
   const o = optionsObject(options, 'options', true);
   checkKnownKeys(o, KEYS, 'options');
-  if (typeof o.checkpoint !== 'string' || o.checkpoint.length === 0) throw typeError('options.checkpoint', 'a file path', o.checkpoint);
-  if (typeof o.out !== 'string' || !/\.html?$/i.test(o.out)) throw typeError('options.out', 'an .html file path', o.out);
+  if (typeof o.checkpoint !== 'string') throw typeError('options.checkpoint', 'a file path', o.checkpoint);
+  if (o.checkpoint.length === 0) throw rangeError('options.checkpoint', 'a file path', o.checkpoint);
+  if (typeof o.out !== 'string') throw typeError('options.out', 'an .html file path', o.out);
+  if (!/\.html?$/i.test(o.out)) throw rangeError('options.out', 'an .html file path', o.out);
   const method = oneOf(o.method, 'options.method', PROJECTION_METHODS, 'tsne');
   const maxPoints = o.maxPoints === undefined ? DEFAULT_REPORT_POINTS : positiveInteger(o.maxPoints, 'options.maxPoints');
   const k = o.k === undefined ? DEFAULT_KNN_K : positiveInteger(o.k, 'options.k');
@@ -99,15 +102,18 @@ export async function report(options: ReportOptions): Promise<ReportResult> {
   const precision = oneOf(o.precision, 'options.precision', PRECISIONS, 'fp32');
   if (o.title !== undefined && typeof o.title !== 'string') throw typeError('options.title', 'a string', o.title);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw typeError('options.onProgress', 'a function', o.onProgress);
+  const givenSeed = o.seed === undefined ? undefined : nonNegativeInteger(o.seed, 'options.seed', 0);
+  // The data source's own checks (loadDataset repeats them), before the model is loaded.
+  const source = o.data === undefined ? undefined : resolveDataSource(o.data);
   const onProgress = o.onProgress as ReportOptions['onProgress'];
   const out = path.resolve(o.out);
 
   const model = await loadModel(o.checkpoint, { device, precision });
   const header = model.checkpoint;
   const config = header.config;
-  const seed = nonNegativeInteger(o.seed, 'options.seed', config.seed);
+  const seed = givenSeed ?? config.seed;
   const geometry = { height: model.height, width: model.width, storedHeight: model.storedHeight, storedWidth: model.storedWidth, channels: model.channels };
-  const dataset = await loadDataset(o.data === undefined ? config.data : (o.data as DataSource), config.seed, { geometry });
+  const dataset = await loadDataset(source ?? config.data, config.seed, { geometry });
   const nameOf = (label: number): string => dataset.classNames[label] ?? String(label);
 
   const progress = (stage: ReportProgressEvent['stage']) => (done: number, total: number) => onProgress?.({ stage, done, total });
@@ -142,17 +148,20 @@ export async function report(options: ReportOptions): Promise<ReportResult> {
   onProgress?.({ stage: 'neighbours', done: 1, total: 1 });
   const thumbs = await makeThumbnails(dataset.valid, rows, model, thumbnailSize, progress('thumbnails'));
 
-  const points = rows.map((row, i) => ({ i, x: xy[2 * i], y: xy[2 * i + 1], cls: nameOf(labels[i]), index: row, source: dataset.valid.files?.[row] ?? null }));
+  // Coordinates and distances travel with 6 significant digits (the page shows 4 decimals):
+  // float32 values printed in full would be a third of a large page.
+  const short = (v: number): number => Number(v.toPrecision(6));
+  const points = rows.map((row, i) => ({ i, x: short(xy[2 * i]), y: short(xy[2 * i + 1]), cls: nameOf(labels[i]), index: row, source: dataset.valid.files?.[row] ?? null }));
   const neighbours = { k: k2, indices: [] as number[][], distances: [] as number[][] };
   for (let i = 0; i < rows.length; i++) {
     neighbours.indices.push(Array.from(table.indices.subarray(i * k2, (i + 1) * k2)));
-    neighbours.distances.push(Array.from(table.distances.subarray(i * k2, (i + 1) * k2)));
+    neighbours.distances.push(Array.from(table.distances.subarray(i * k2, (i + 1) * k2), short));
   }
   const mistakes = Array.from(table.mistakes.subarray(0, mistakeCount), (i) => ({
     point: i,
     neighbour: table.indices[i * k2],
-    distance: table.distances[i * k2],
-    sameClassDistance: Number.isNaN(table.nearestSameLabel[i]) ? null : table.nearestSameLabel[i],
+    distance: short(table.distances[i * k2]),
+    sameClassDistance: Number.isNaN(table.nearestSameLabel[i]) ? null : short(table.nearestSameLabel[i]),
   }));
   const confusionNames = metrics.confusion.labels.map(nameOf);
   const c = metrics.confusion;

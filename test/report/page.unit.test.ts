@@ -180,13 +180,11 @@ describe('report() arguments (checked before the checkpoint is read)', () => {
     ['a misspelt key', { ...base, maxpoints: 10 }, TypeError, `Expected no such option (known: ${KNOWN}) for options.maxpoints but received 10 of type number`],
     ['checkpoint missing', { out: base.out }, TypeError, 'Expected a file path for options.checkpoint but received undefined'],
     ['checkpoint a number', { ...base, checkpoint: 5 }, TypeError, 'Expected a file path for options.checkpoint but received 5 of type number'],
-    // A string with a bad value: STYLE.md's rule would make this a RangeError (reported, not changed here).
-    ['checkpoint empty', { ...base, checkpoint: '' }, TypeError, "Expected a file path for options.checkpoint but received '' of type string"],
+    ['checkpoint empty', { ...base, checkpoint: '' }, RangeError, "Expected a file path for options.checkpoint but received '' of type string"],
     ['out missing', { checkpoint }, TypeError, 'Expected an .html file path for options.out but received undefined'],
     ['out a number', { ...base, out: 5 }, TypeError, 'Expected an .html file path for options.out but received 5 of type number'],
-    // As for an empty checkpoint: a string with a bad value (reported).
-    ['out not .html', { ...base, out: 'report.txt' }, TypeError, "Expected an .html file path for options.out but received 'report.txt' of type string"],
-    ['out .html.bak', { ...base, out: 'report.html.bak' }, TypeError, "Expected an .html file path for options.out but received 'report.html.bak' of type string"],
+    ['out not .html', { ...base, out: 'report.txt' }, RangeError, "Expected an .html file path for options.out but received 'report.txt' of type string"],
+    ['out .html.bak', { ...base, out: 'report.html.bak' }, RangeError, "Expected an .html file path for options.out but received 'report.html.bak' of type string"],
     ['method a number', { ...base, method: 1 }, TypeError, "Expected one of 'tsne', 'pca' for options.method but received 1 of type number"],
     ['method unknown', { ...base, method: 'umap' }, RangeError, "Expected one of 'tsne', 'pca' for options.method but received 'umap' of type string"],
     ['method in capitals', { ...base, method: 'PCA' }, RangeError, "Expected one of 'tsne', 'pca' for options.method but received 'PCA' of type string"],
@@ -204,6 +202,9 @@ describe('report() arguments (checked before the checkpoint is read)', () => {
     ['title null', { ...base, title: null }, TypeError, 'Expected a string for options.title but received null'],
     ['onProgress a string', { ...base, onProgress: 'log' }, TypeError, "Expected a function for options.onProgress but received 'log' of type string"],
     ['onProgress an object', { ...base, onProgress: {} }, TypeError, 'Expected a function for options.onProgress but received an object ([object Object])'],
+    ...integerCases('seed', 'a non-negative integer'),
+    // The data source's checks are loadDataset's (they name config.data); they run before the checkpoint is read.
+    ['data unknown', { ...base, data: 'cifar' }, RangeError, "Expected 'mnist', 'fashion-mnist', { idxDir } or { imageFolder } for config.data but received 'cifar' of type string"],
   ];
 
   it.each(cases)('%s', async (_name, options, ErrorClass, message) => {
@@ -217,7 +218,7 @@ describe('report() arguments (checked before the checkpoint is read)', () => {
     ['thumbnailSize 1', { thumbnailSize: 1 }],
     ['thumbnailSize 512', { thumbnailSize: 512 }],
     ['maxPoints, k and neighbours 1', { maxPoints: 1, k: 1, neighbours: 1 }],
-    ['mistakes 0', { mistakes: 0 }],
+    ['mistakes 0, seed 0', { mistakes: 0, seed: 0 }],
     ['method pca, device cpu, precision bf16', { method: 'pca', device: 'cpu', precision: 'bf16' }],
     ['an empty title and a progress callback', { title: '', onProgress: () => undefined }],
     ['out ending .HTM', { out: path.join(os.tmpdir(), 'semihard-no-such-dir', 'R.HTM') }],
