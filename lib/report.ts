@@ -178,7 +178,7 @@ export async function report(options: ReportOptions): Promise<ReportResult> {
       versions: { semihard: header.version, libtorchTraining: header.torchVersion, libtorchReport: binding.info().torchVersion },
       steps: header.globalStep,
       trainingSeconds: header.history.reduce((s, h) => s + h.seconds, 0),
-      device: `${config.device} (training's setting)`,
+      device: header.ranOn ?? `device setting '${config.device}' (this checkpoint does not record where it ran)`,
       precision: config.precision,
       finished: header.finished,
       createdAt: header.createdAt,

@@ -21,7 +21,7 @@ export interface ReportRun {
   versions: { semihard: string; libtorchTraining: string; libtorchReport: string };
   steps: number;
   trainingSeconds: number;
-  /** The device the configuration asked for and the one the report embedded on. */
+  /** Where the training ran, in words (the checkpoint's ranOn), or the device setting of an older checkpoint. */
   device: string;
   precision: string;
   finished: boolean;

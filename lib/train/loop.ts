@@ -74,7 +74,14 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
   const history: HistoryEntry[] = previous ? [...previous.header.history] : [];
   let position: TrainPosition = previous ? { ...previous.header.next } : { phase: 0, epoch: 0, step: 0 };
   let globalStep = previous ? previous.header.globalStep : 0;
-  const torchVersion = binding.info().torchVersion;
+  const runtime = binding.info();
+  const torchVersion = runtime.torchVersion;
+  // Where the run computes, for people reading the checkpoint (the report): 'auto' and 'cuda'
+  // run on CUDA when a device is available, as the native trainer resolves them.
+  const onCuda = resolved.device !== 'cpu' && runtime.cudaAvailable;
+  const ranOn =
+    (onCuda ? `CUDA (${runtime.cudaDevices[0]?.name ?? 'a CUDA device'})` : `CPU, ${resolved.threads ?? runtime.threads} threads`) +
+    (dist ? `, ${dist.worldSize} processes` : '');
 
   const save = async (finished: boolean): Promise<void> => {
     if (!writes) return;
@@ -82,6 +89,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
       format: CHECKPOINT_FORMAT,
       version: packageVersion(),
       torchVersion,
+      ranOn,
       createdAt: new Date().toISOString(),
       stateBytes: 0,
       kind: 'semihard-train',

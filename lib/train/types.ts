@@ -193,6 +193,8 @@ export interface TrainPosition {
 export interface TrainCheckpointHeader extends CheckpointHeader {
   kind: 'semihard-train';
   config: ResolvedTrainConfig;
+  /** Where the last stretch of training ran, in words ('CPU, 2 threads', 'CUDA (NVIDIA H200)', ', 2 processes'); absent in older checkpoints. */
+  ranOn?: string;
   /** storedHeight, storedWidth, channels and source: absent in checkpoints from before image folders (then: height, width, 1, 'idx'). */
   dataset: {
     name: string;

@@ -130,6 +130,13 @@ describeInBrowser(title, () => {
     expect(opened.pageErrors).toEqual([]);
     expect(opened.dialogs).toEqual([]);
     expect(opened.requests).toEqual([]);
+    // The run's facts, as the training above set them: 2 threads on the CPU, the markup-named classes sorted.
+    const facts = await opened.page.evaluate(() => {
+      const dt = Array.from(document.querySelectorAll('#run dt'), (e) => e.textContent);
+      const dd = Array.from(document.querySelectorAll('#run dd'), (e) => e.textContent);
+      return Object.fromEntries(dt.map((k, i) => [k, dd[i]]));
+    });
+    expect(facts).toMatchObject({ device: 'CPU, 2 threads', precision: 'fp32', 'train / validation samples': `${4 * 24} / ${4 * VALID_PER_CLASS}` });
   });
 
   it('the map holds one mark per point, every validation sample (fewer than maxPoints)', async () => {
