@@ -60,6 +60,8 @@ function pointPosition(page: Page, i: number): Promise<{ x: number; y: number }>
     const r = (window as any).semihardReport;
     const view = r.views.map;
     const p = r.data.map.points[j];
+    // Earlier clicks may have scrolled the page: bring the map into the viewport first.
+    view.container().scrollIntoView({ block: 'center' });
     const canvas = view.container().querySelector('canvas').getBoundingClientRect();
     // The canvas holds the padding, then the origin (autosize's offset), then the plot.
     const origin = view.origin();
@@ -264,6 +266,51 @@ describeInBrowser(title, () => {
     await page.evaluate(() => (window as any).semihardReport.views.map.runAsync());
     expect((await opacities())[cls]).toEqual([0.75]);
     expect(await tooltipPoint()).toBe(String(i));
+  });
+
+  it('the per-class table sorts by a column on click, descending then ascending', async () => {
+    const { page } = opened;
+    const column = (): Promise<string[]> => page.evaluate(() => Array.from(document.querySelectorAll('#per-class tbody tr td:nth-child(3)'), (td) => td.textContent!));
+    const data = await page.evaluate(() => (window as any).semihardReport.data.metrics.perClass as { name: string; knnAccuracy: number }[]);
+    const shown = (values: number[]): string[] => values.map((v) => `${(v * 100).toFixed(2)}%`);
+    const accuracies = data.map((c) => c.knnAccuracy);
+    await page.click('#per-class th[data-key="knnAccuracy"]');
+    expect(await column()).toEqual(shown([...accuracies].sort((a, b) => b - a)));
+    await page.click('#per-class th[data-key="knnAccuracy"]');
+    expect(await column()).toEqual(shown([...accuracies].sort((a, b) => a - b)));
+  });
+
+  it('the map zooms with the wheel (its x scale\'s domain narrows) and double-click resets it', async () => {
+    const { page } = opened;
+    const domain = (): Promise<number[]> => page.evaluate(() => (window as any).semihardReport.views.map.scale('x').domain() as number[]);
+    const before = await domain();
+    const box = await page.evaluate(() => {
+      document.getElementById('map')!.scrollIntoView({ block: 'center' });
+      const r = document.querySelector('#map canvas')!.getBoundingClientRect();
+      return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+    });
+    await page.mouse.move(box.x, box.y);
+    type Waiting = { waitForFunction<A extends unknown[]>(fn: (...args: A) => boolean, options: { timeout: number }, ...args: A): Promise<unknown> };
+    const waitForWidth = (test: 'narrower' | 'restored', width: number): Promise<unknown> =>
+      (page as unknown as Waiting).waitForFunction(
+        (how: string, w: number) => {
+          const d = (window as any).semihardReport.views.map.scale('x').domain() as number[];
+          return how === 'narrower' ? d[1] - d[0] < 0.9 * w : Math.abs(d[1] - d[0] - w) < 1e-9 * Math.abs(w);
+        },
+        { timeout: 10_000 },
+        test,
+        width,
+      );
+    // Vega handles the events on its own schedule: wait for the scale to change (or time out).
+    await (page as unknown as { mouse: { wheel(o: { deltaY: number }): Promise<void> } }).mouse.wheel({ deltaY: -400 });
+    await waitForWidth('narrower', before[1] - before[0]);
+    const zoomed = await domain();
+    expect(zoomed[1] - zoomed[0]).toBeLessThan(0.9 * (before[1] - before[0]));
+    await (page as unknown as { mouse: { click(x: number, y: number, o: { clickCount: number }): Promise<void> } }).mouse.click(box.x, box.y, { clickCount: 2 });
+    await waitForWidth('restored', before[1] - before[0]);
+    const reset = await domain();
+    expect(reset[0]).toBeCloseTo(before[0], 6);
+    expect(reset[1]).toBeCloseTo(before[1], 6);
   });
 
   it('class and file names made of markup show as text, and nothing they name runs', async () => {
