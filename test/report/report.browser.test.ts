@@ -12,15 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { embedImageSet, loadDataset, loadModel, report, train, type ReportResult } from '../../lib';
+import { describeInBrowser, launchBrowser, openReport, pointMarks, screenPositions, type Opened } from '../helpers/browser';
 import { writeImageFolder } from '../helpers/image-folder';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { findChromium, launchBrowser, openReport } = require('../../scripts/browser.js');
-
-const chromium = findChromium() as { path: string | null; reason?: string };
-if (!chromium.path && process.env.CI) throw new Error(`CI needs a browser for the report tests: ${chromium.reason}`);
-const describeInBrowser = chromium.path ? describe : describe.skip;
-const title = chromium.path ? 'report() in Chromium' : `report() in Chromium: SKIPPED, ${chromium.reason}`;
 
 /** Class folders named like markup, a plain one, and one file named to close an attribute and open a script. */
 const HOSTILE_CLASSES = ['<img src=x onerror=alert(1)>', '<svg onload=alert(1)>', 'a & "b" \u2028 <!-- c', 'digits'];
@@ -32,19 +25,6 @@ const root = path.join(tmp, 'photos');
 const out = path.join(tmp, 'out', 'report.html');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Page {
-  evaluate<T, A extends unknown[]>(fn: (...args: A) => T | Promise<T>, ...args: A): Promise<T>;
-  click(selector: string): Promise<void>;
-  mouse: { move(x: number, y: number): Promise<void>; click(x: number, y: number): Promise<void> };
-  close(): Promise<void>;
-}
-interface Opened {
-  page: Page;
-  consoleErrors: string[];
-  pageErrors: string[];
-  dialogs: string[];
-  requests: string[];
-}
 interface PagePoint {
   i: number;
   x: number;
@@ -54,46 +34,29 @@ interface PagePoint {
   source: string | null;
 }
 
-/** The screen position of map point `i` (Vega's scales and origin: no pixels are read). */
-function pointPosition(page: Page, i: number): Promise<{ x: number; y: number }> {
-  return page.evaluate((j: number) => {
-    const r = (window as any).semihardReport;
-    const view = r.views.map;
-    const p = r.data.map.points[j];
-    // Earlier clicks may have scrolled the page: bring the map into the viewport first.
-    view.container().scrollIntoView({ block: 'center' });
-    const canvas = view.container().querySelector('canvas').getBoundingClientRect();
-    // The canvas holds the padding, then the origin (autosize's offset), then the plot.
-    const origin = view.origin();
-    const padding = view.padding();
-    return {
-      x: canvas.left + padding.left + origin[0] + view.scale('x')(p.x),
-      y: canvas.top + padding.top + origin[1] + view.scale('y')(p.y),
-    };
-  }, i);
+/** The screen position of map point `i`. */
+async function pointPosition(page: Opened['page'], i: number): Promise<{ x: number; y: number }> {
+  const [x, y] = (await screenPositions(page))[i];
+  return { x, y };
 }
 
 /** The map point farthest (on screen) from every other: hovering its centre can only hit it. */
-function isolatedPoint(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const r = (window as any).semihardReport;
-    const view = r.views.map;
-    const xs = r.data.map.points.map((p: PagePoint) => [view.scale('x')(p.x), view.scale('y')(p.y)]);
-    let best = 0;
-    let bestGap = -1;
-    xs.forEach((a: number[], i: number) => {
-      let gap = Infinity;
-      xs.forEach((b: number[], j: number) => {
-        if (i !== j) gap = Math.min(gap, Math.hypot(a[0] - b[0], a[1] - b[1]));
-      });
-      if (gap > bestGap) [best, bestGap] = [i, gap];
+async function isolatedPoint(page: Opened['page']): Promise<number> {
+  const xy = await screenPositions(page);
+  let best = 0;
+  let bestGap = -1;
+  xy.forEach((a, i) => {
+    let gap = Infinity;
+    xy.forEach((b, j) => {
+      if (i !== j) gap = Math.min(gap, Math.hypot(a[0] - b[0], a[1] - b[1]));
     });
-    return best;
+    if (gap > bestGap) [best, bestGap] = [i, gap];
   });
+  return best;
 }
 
-describeInBrowser(title, () => {
-  let browser: { close(): Promise<void>; newPage(): Promise<Page> };
+describeInBrowser('report() in Chromium', () => {
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let result: ReportResult;
   let opened: Opened;
 
@@ -117,7 +80,7 @@ describeInBrowser(title, () => {
     });
     result = await report({ checkpoint: path.join(tmp, 'run', 'last.ckpt'), out, device: 'cpu', method: 'tsne' });
     browser = await launchBrowser();
-    opened = (await openReport(browser, out)) as Opened;
+    opened = await openReport(browser, out);
   }, 240_000);
 
   afterAll(async () => {
@@ -142,16 +105,8 @@ describeInBrowser(title, () => {
   });
 
   it('the map holds one mark per point, every validation sample (fewer than maxPoints)', async () => {
-    const counted = await opened.page.evaluate(() => {
-      let marks = 0;
-      const walk = (node: any): void => {
-        if (!node) return;
-        if (node.marktype === 'symbol') marks += node.items.filter((item: any) => typeof item.datum?.i === 'number').length;
-        (node.items ?? []).forEach(walk);
-      };
-      walk((window as any).semihardReport.views.map.scenegraph().root);
-      return { marks, points: (window as any).semihardReport.data.map.points.length };
-    });
+    const marks = await pointMarks(opened.page);
+    const counted = { marks: marks.length, points: await opened.page.evaluate(() => (window as any).semihardReport.data.map.points.length as number) };
     expect(counted).toEqual({ marks: HOSTILE_CLASSES.length * VALID_PER_CLASS, points: HOSTILE_CLASSES.length * VALID_PER_CLASS });
     expect(result.points).toBe(HOSTILE_CLASSES.length * VALID_PER_CLASS);
   });
@@ -231,19 +186,11 @@ describeInBrowser(title, () => {
 
   it('clicking a class in the legend hides its points (transparent, no tooltip); "show all" brings them back', async () => {
     const { page } = opened;
-    const opacities = (): Promise<Record<string, number[]>> =>
-      page.evaluate(() => {
-        const seen: Record<string, number[]> = {};
-        const walk = (node: any): void => {
-          if (!node) return;
-          if (node.marktype === 'symbol') {
-            for (const item of node.items) if (typeof item.datum?.i === 'number') (seen[item.datum.cls] ??= []).push(item.opacity);
-          }
-          (node.items ?? []).forEach(walk);
-        };
-        walk((window as any).semihardReport.views.map.scenegraph().root);
-        return Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, [...new Set(v)]]));
-      });
+    const opacities = async (): Promise<Record<string, number[]>> => {
+      const seen: Record<string, number[]> = {};
+      for (const m of await pointMarks(page)) (seen[m.cls] ??= []).push(m.opacity);
+      return Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, [...new Set(v)]]));
+    };
     const i = await isolatedPoint(page);
     const cls = (await page.evaluate((j: number) => (window as any).semihardReport.data.map.points[j] as PagePoint, i)).cls;
     const at = await pointPosition(page, i);
@@ -290,9 +237,8 @@ describeInBrowser(title, () => {
       return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
     });
     await page.mouse.move(box.x, box.y);
-    type Waiting = { waitForFunction<A extends unknown[]>(fn: (...args: A) => boolean, options: { timeout: number }, ...args: A): Promise<unknown> };
     const waitForWidth = (test: 'narrower' | 'restored', width: number): Promise<unknown> =>
-      (page as unknown as Waiting).waitForFunction(
+      page.waitForFunction(
         (how: string, w: number) => {
           const d = (window as any).semihardReport.views.map.scale('x').domain() as number[];
           return how === 'narrower' ? d[1] - d[0] < 0.9 * w : Math.abs(d[1] - d[0] - w) < 1e-9 * Math.abs(w);
@@ -302,11 +248,11 @@ describeInBrowser(title, () => {
         width,
       );
     // Vega handles the events on its own schedule: wait for the scale to change (or time out).
-    await (page as unknown as { mouse: { wheel(o: { deltaY: number }): Promise<void> } }).mouse.wheel({ deltaY: -400 });
+    await page.mouse.wheel({ deltaY: -400 });
     await waitForWidth('narrower', before[1] - before[0]);
     const zoomed = await domain();
     expect(zoomed[1] - zoomed[0]).toBeLessThan(0.9 * (before[1] - before[0]));
-    await (page as unknown as { mouse: { click(x: number, y: number, o: { clickCount: number }): Promise<void> } }).mouse.click(box.x, box.y, { clickCount: 2 });
+    await page.mouse.click(box.x, box.y, { clickCount: 2 });
     await waitForWidth('restored', before[1] - before[0]);
     const reset = await domain();
     expect(reset[0]).toBeCloseTo(before[0], 6);

@@ -14,33 +14,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { compileSpecs, renderReportPage, type ReportPageData } from '../../lib/report/page';
+import { describeInBrowser, launchBrowser, openReport, pointMarks, screenPositions, type Opened } from '../helpers/browser';
 import { gaussian, rng } from '../reference/triplet-reference';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { findChromium, launchBrowser, openReport } = require('../../scripts/browser.js');
-
-const chromium = findChromium() as { path: string | null; reason?: string };
-if (!chromium.path && process.env.CI) throw new Error(`CI needs a browser for the report tests: ${chromium.reason}`);
-const describeInBrowser = chromium.path ? describe : describe.skip;
-const title = chromium.path ? 'the report at 10,000 points in Chromium' : `the report at 10,000 points in Chromium: SKIPPED, ${chromium.reason}`;
 
 const N = 10_000;
 const CLASSES = 20;
 const K = 8;
 const SIDE = 28;
-
-interface Page {
-  evaluate<T, A extends unknown[]>(fn: (...args: A) => T | Promise<T>, ...args: A): Promise<T>;
-  waitForFunction<A extends unknown[]>(fn: (...args: A) => boolean, options: { polling?: string | number; timeout?: number }, ...args: A): Promise<unknown>;
-  mouse: { move(x: number, y: number): Promise<void>; click(x: number, y: number): Promise<void> };
-}
-interface Opened {
-  page: Page;
-  consoleErrors: string[];
-  pageErrors: string[];
-  dialogs: string[];
-  requests: string[];
-}
 
 /** Each point's K nearest others in the plane, nearest first, ties to the smaller index (a plain O(N²) scan). */
 function bruteForceNeighbours(xs: Float64Array, ys: Float64Array): { indices: number[][]; distances: number[][] } {
@@ -167,11 +147,11 @@ async function syntheticReport(): Promise<ReportPageData> {
   };
 }
 
-describeInBrowser(title, () => {
+describeInBrowser('the report at 10,000 points in Chromium', () => {
   let tmp = '';
   let file = '';
   let data: ReportPageData;
-  let browser: { close(): Promise<void> };
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
   let opened: Opened;
   let loadMs = 0;
   let openMs = 0;
@@ -186,37 +166,21 @@ describeInBrowser(title, () => {
     fs.writeFileSync(file, renderReportPage(data));
     browser = await launchBrowser();
     const start = performance.now();
-    opened = (await openReport(browser, file, { timeout: 120_000 })) as Opened;
+    opened = await openReport(browser, file, { timeout: 120_000 });
     openMs = performance.now() - start;
     // The page's clock starts at navigation; read just after the ready check (polled each frame), an upper bound.
     loadMs = await opened.page.evaluate(() => performance.now());
 
     // Every point's screen position (Vega's scales, padding and origin: no pixels read); the one
     // farthest from all others (a brute force here) is the one whose centre only it covers.
-    const screen = await opened.page.evaluate(() => {
-      const r = (window as any).semihardReport;
-      const view = r.views.map;
-      const canvas = view.container().querySelector('canvas').getBoundingClientRect();
-      const left = canvas.left + view.padding().left + view.origin()[0];
-      const top = canvas.top + view.padding().top + view.origin()[1];
-      return (r.data.map.points as { x: number; y: number }[]).map((p) => [left + view.scale('x')(p.x), top + view.scale('y')(p.y)]);
-    });
+    const screen = await screenPositions(opened.page);
     const sx = Float64Array.from(screen, (p) => p[0]);
     const sy = Float64Array.from(screen, (p) => p[1]);
     const { point, gap } = mostIsolated(sx, sy);
     isolated = point;
     at = { x: sx[isolated], y: sy[isolated] };
     // Its neighbour on screen must lie beyond two radii of a mark (area `size` px²): hovering its centre cannot hit another.
-    const size = await opened.page.evaluate((j: number) => {
-      let found = 0;
-      const walk = (node: any): void => {
-        if (!node) return;
-        if (node.marktype === 'symbol') for (const item of node.items) if (item.datum?.i === j) found = item.size;
-        (node.items ?? []).forEach(walk);
-      };
-      walk((window as any).semihardReport.views.map.scenegraph().root);
-      return found;
-    }, isolated);
+    const size = (await pointMarks(opened.page)).find((m) => m.i === isolated)?.size ?? 0;
     expect(size).toBeGreaterThan(0);
     expect(gap).toBeGreaterThan(2 * Math.sqrt(size / Math.PI) + 1);
   }, 240_000);
@@ -237,23 +201,8 @@ describeInBrowser(title, () => {
   });
 
   it('the map\'s scenegraph holds a mark for each of the 10,000 points', async () => {
-    const marks = await opened.page.evaluate(() => {
-      const seen = new Set<number>();
-      let count = 0;
-      const walk = (node: any): void => {
-        if (!node) return;
-        if (node.marktype === 'symbol') {
-          for (const item of node.items) {
-            if (typeof item.datum?.i !== 'number') continue;
-            count++;
-            seen.add(item.datum.i);
-          }
-        }
-        (node.items ?? []).forEach(walk);
-      };
-      walk((window as any).semihardReport.views.map.scenegraph().root);
-      return { count, distinct: seen.size };
-    });
+    const found = await pointMarks(opened.page);
+    const marks = { count: found.length, distinct: new Set(found.map((m) => m.i)).size };
     expect(marks).toEqual({ count: N, distinct: N });
   });
 
