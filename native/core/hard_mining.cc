@@ -36,7 +36,7 @@ Term hard_term(float gap, float margin, bool soft) {
 }
 
 double mine_row(const float* d, int64_t a, const LabelGroups& groups, float margin, bool soft, RowGradient& grad,
-                std::vector<GradEntry>& out) {
+                std::vector<GradEntry>& out, TripletStats* stats) {
   const int64_t B = grad.batch();
   const int64_t* labels = groups.labels();
   const int64_t la = labels[a];
@@ -77,14 +77,28 @@ double mine_row(const float* d, int64_t a, const LabelGroups& groups, float marg
     add_masked_extremum_grad(grad, d, hn, is_negative, -term.slope);
   }
   grad.flush(d, out);
+  if (stats != nullptr) {
+    const int64_t positives = (groups.members_end(a) - groups.members_begin(a)) - 1;
+    stats->anchors = 1;
+    stats->positive_pairs = positives;
+    stats->terms = 1;
+    stats->active_terms = term.loss > 0.0f;
+    stats->no_positive_anchors = hp.any_masked ? 0 : 1;
+    stats->positive_distances = hp.any_masked;
+    stats->positive_distance_sum = hp.any_masked ? hp.extreme : 0.0;
+    stats->negative_distances = hn.any_masked;
+    stats->negative_distance_sum = hn.any_masked ? hn.extreme : 0.0;
+  }
   return term.loss;
 }
 
 // d(result)/d(block) of TF's masked extremum over each row as a dense weight block, and the
 // forward values (the tensor form of add_masked_extremum_grad).
 struct DenseExtremum {
-  torch::Tensor value;   // rows
-  torch::Tensor weight;  // rows x B
+  torch::Tensor value;    // rows
+  torch::Tensor weight;   // rows x B
+  torch::Tensor extreme;  // rows, the masked extremum's distance (where any)
+  torch::Tensor any;      // rows, some entry is masked in
 };
 
 DenseExtremum dense_masked_extremum(const torch::Tensor& block, const torch::Tensor& mask, bool is_min) {
@@ -104,24 +118,27 @@ DenseExtremum dense_masked_extremum(const torch::Tensor& block, const torch::Ten
   // TF's (extreme - shift) + shift; the extreme itself where that overflows (row_gradient.h).
   torch::Tensor shifted = (extreme - shift) + shift;
   torch::Tensor value = torch::where(any, torch::where(shifted.isfinite(), shifted, extreme), shift);
-  return {value.squeeze(1), weight};
+  return {value.squeeze(1), weight, extreme.squeeze(1), any.squeeze(1)};
 }
 
 }  // namespace
 
 MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin,
-                           bool soft) {
+                           bool soft, bool with_stats) {
   const int64_t B = groups.batch();
-  return mine_rows_in_parallel(block, begin, B, [&] {
-    return [grad = std::make_shared<RowGradient>(B), &groups, margin, soft](const float* d, int64_t a,
-                                                                             std::vector<GradEntry>& out) {
-      return mine_row(d, a, groups, margin, soft, *grad, out);
+  std::vector<TripletStats> row_stats(with_stats ? block.size(0) : 0);
+  MinedBlock mined = mine_rows_in_parallel(block, begin, B, [&] {
+    return [grad = std::make_shared<RowGradient>(B), &groups, &row_stats, begin, margin, soft](
+               const float* d, int64_t a, std::vector<GradEntry>& out) {
+      return mine_row(d, a, groups, margin, soft, *grad, out, row_stats.empty() ? nullptr : &row_stats[a - begin]);
     };
   });
+  for (const TripletStats& r : row_stats) mined.stats.add(r);  // in row order: the same sums on any thread count
+  return mined;
 }
 
 DeviceMinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
-                                        float margin, bool soft) {
+                                        float margin, bool soft, bool with_stats) {
   const int64_t rows = block.size(0);
   const auto long_opts = labels.options();
   torch::Tensor anchors = torch::arange(begin, begin + rows, long_opts);
@@ -146,7 +163,17 @@ DeviceMinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begi
     slope = (t >= 0.0f).to(t.scalar_type());
   }
   torch::Tensor weight = (hp.weight - hn.weight) * slope.unsqueeze(1);
-  return {term.sum(torch::kFloat64), std::move(weight)};
+  torch::Tensor stats;
+  if (with_stats) {
+    const torch::Tensor zero = torch::zeros({}, block.options());
+    const torch::Tensor positives = positive.sum();
+    const torch::Tensor rows_here = torch::full({}, rows, long_opts);
+    stats = stack_triplet_stats({rows_here, positives, rows_here, (term > 0).sum(), torch::zeros({}, long_opts),
+                                 hp.any.logical_not().sum(), hp.any.sum(),
+                                 torch::where(hp.any, hp.extreme, zero).sum(torch::kFloat64), hn.any.sum(),
+                                 torch::where(hn.any, hn.extreme, zero).sum(torch::kFloat64), zero});
+  }
+  return {term.sum(torch::kFloat64), std::move(weight), std::move(stats)};
 }
 
 }  // namespace semihard::core

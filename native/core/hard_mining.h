@@ -15,12 +15,14 @@
 namespace semihard::core {
 
 // CPU: one pass per anchor row. `block`: rows [begin, begin + block.size(0)), float32, CPU.
+// `with_stats`: fill the block's TripletStats (triplet_stats.h) on the way.
 MinedBlock mine_hard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin,
-                           bool soft);
+                           bool soft, bool with_stats = true);
 
 // Any device: the same with tensor operations on the whole block (used on CUDA), nothing
 // read back to the host. `labels`: all B labels, int64, on the block's device.
+// `with_stats`: the block's stats as a device tensor (DeviceMinedBlock::stats).
 DeviceMinedBlock mine_hard_block_tensor(const torch::Tensor& block, int64_t begin, const torch::Tensor& labels,
-                                        float margin, bool soft);
+                                        float margin, bool soft, bool with_stats = true);
 
 }  // namespace semihard::core

@@ -153,8 +153,10 @@ class SemiHardRowMiner {
  public:
   explicit SemiHardRowMiner(int64_t batch) : grad_(batch) {}
 
-  // The row's loss sum; its gradient entries are appended to `out`.
-  double mine(const float* d, int64_t a, const LabelGroups& groups, float margin, std::vector<GradEntry>& out) {
+  // The row's loss sum; its gradient entries are appended to `out`, what it mined to `stats`
+  // (when not null).
+  double mine(const float* d, int64_t a, const LabelGroups& groups, float margin, std::vector<GradEntry>& out,
+              TripletStats* stats) {
     const int64_t B = grad_.batch();
     const int64_t* labels = groups.labels();
     const int64_t la = labels[a];
@@ -163,6 +165,10 @@ class SemiHardRowMiner {
     positives_.clear();
     for (const int64_t* p = groups.members_begin(a); p != groups.members_end(a); ++p) {
       if (*p != a) positives_.emplace_back(d[*p], *p);
+    }
+    if (stats != nullptr) {
+      stats->anchors = 1;
+      stats->no_positive_anchors = positives_.empty() ? 1 : 0;
     }
     if (positives_.empty()) return 0.0;
     std::sort(positives_.begin(), positives_.end());
@@ -214,11 +220,25 @@ class SemiHardRowMiner {
       const MaskedExtremum chosen = outside ? MaskedExtremum{true, b.value, b.count, b.index, s.row_max} : inside;
       const float term = margin + (positive - chosen.value());
       loss += std::max(term, 0.0f);
+      if (stats != nullptr) {
+        stats->active_terms += term > 0.0f;
+        stats->semihard_pairs += outside;
+        stats->positive_distance_sum += positive;
+        if (inside.any_masked) {  // the anchor has negatives: the chosen one's distance
+          ++stats->negative_distances;
+          stats->negative_distance_sum += outside ? b.value : s.max_negative;
+        }
+      }
       if (!(term >= 0.0f)) continue;  // tf.maximum passes gradient where x >= y
       grad_.add(positives_[k].second, 1.0f);
       add_masked_extremum_grad(grad_, d, chosen, is_negative, -1.0f);
     }
     grad_.flush(d, out);
+    if (stats != nullptr) {
+      stats->positive_pairs = K;
+      stats->terms = K;
+      stats->positive_distances = K;
+    }
     return loss;
   }
 
@@ -242,14 +262,18 @@ class SemiHardRowMiner {
 
 }  // namespace
 
-MinedBlock mine_semihard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin) {
+MinedBlock mine_semihard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups, float margin,
+                               bool with_stats) {
   const int64_t B = groups.batch();
-  return mine_rows_in_parallel(block, begin, B, [&] {
-    return [miner = std::make_shared<SemiHardRowMiner>(B), &groups, margin](const float* d, int64_t a,
-                                                                             std::vector<GradEntry>& out) {
-      return miner->mine(d, a, groups, margin, out);
+  std::vector<TripletStats> row_stats(with_stats ? block.size(0) : 0);
+  MinedBlock mined = mine_rows_in_parallel(block, begin, B, [&] {
+    return [miner = std::make_shared<SemiHardRowMiner>(B), &groups, &row_stats, begin, margin](
+               const float* d, int64_t a, std::vector<GradEntry>& out) {
+      return miner->mine(d, a, groups, margin, out, row_stats.empty() ? nullptr : &row_stats[a - begin]);
     };
   });
+  for (const TripletStats& r : row_stats) mined.stats.add(r);  // in row order: the same sums on any thread count
+  return mined;
 }
 
 }  // namespace semihard::core

@@ -18,7 +18,8 @@
 namespace semihard::core {
 
 // `block`: rows [begin, begin + block.size(0)) of the distance matrix, float32, CPU.
+// `with_stats`: fill the block's TripletStats (triplet_stats.h) in the same sweep.
 MinedBlock mine_semihard_block(const torch::Tensor& block, int64_t begin, const LabelGroups& groups,
-                               float margin);
+                               float margin, bool with_stats = true);
 
 }  // namespace semihard::core

@@ -18,6 +18,23 @@ torch::Tensor tf_value(const torch::Tensor& extreme, const torch::Tensor& shift)
   return torch::where(v.isfinite(), v, extreme);
 }
 
+// The block's TripletStats (triplet_stats.h) from what the miner computed: rows x slots
+// work, no pass over the block's rows x B distances.
+torch::Tensor block_stats(const DeviceLabelGroups& groups, int64_t begin, const torch::Tensor& used,
+                          const torch::Tensor& threshold, const torch::Tensor& term, const torch::Tensor& outside,
+                          const torch::Tensor& outside_extreme, const torch::Tensor& any_negative,
+                          const torch::Tensor& max_negative) {
+  const int64_t rows = used.size(0);
+  const torch::Tensor zero = torch::zeros({}, threshold.options());
+  const torch::Tensor pairs = used.sum();
+  const torch::Tensor with_negative = used & any_negative;
+  const torch::Tensor negative_value = torch::where(outside, outside_extreme, max_negative);
+  return stack_triplet_stats({torch::full({}, rows, pairs.options()), pairs, pairs, (used & (term > 0)).sum(),
+                              (used & outside).sum(), (groups.group_size.narrow(0, begin, rows) == 1).sum(), pairs,
+                              torch::where(used, threshold, zero).sum(torch::kFloat64), with_negative.sum(),
+                              torch::where(with_negative, negative_value, zero).sum(torch::kFloat64), zero});
+}
+
 }  // namespace
 
 LabelCounts count_labels(const torch::Tensor& labels) {
@@ -44,7 +61,7 @@ DeviceLabelGroups group_labels_on_device(const torch::Tensor& labels, const torc
 }
 
 DeviceMinedBlock mine_semihard_block_tensor(const torch::Tensor& block, int64_t begin, const DeviceLabelGroups& groups,
-                                            float margin) {
+                                            float margin, bool with_stats) {
   TORCH_CHECK(block.dim() == 2 && block.is_floating_point(), "mining: the block must be a 2-D floating-point tensor");
   const int64_t rows = block.size(0);
   const int64_t batch = block.size(1);
@@ -125,7 +142,10 @@ DeviceMinedBlock mine_semihard_block_tensor(const torch::Tensor& block, int64_t 
   weight.sub_(torch::where(at_max_negative, inside_slots * inside_per_tie, 0));
   weight.sub_(torch::where(at_row_min, inside_slots * min_shift / at_row_min.sum(1, true).to(opts.dtype()), 0));
   weight.sub_(torch::where(at_row_max, max_shift / at_row_max.sum(1, true).to(opts.dtype()), 0));
-  return {std::move(loss_sum), std::move(weight)};
+  return {std::move(loss_sum), std::move(weight),
+          with_stats ? block_stats(groups, begin, used, threshold, term, outside, outside_extreme, any_negative,
+                                   max_negative)
+                     : torch::Tensor()};
 }
 
 }  // namespace semihard::core

@@ -44,8 +44,9 @@ DeviceLabelGroups group_labels_on_device(const torch::Tensor& labels, const torc
                                          const LabelCounts& counts);
 
 // `block`: rows [begin, begin + block.size(0)) of the B x B distance matrix, float32 or
-// float64, on the device of `groups`.
+// float64, on the device of `groups`. `with_stats`: the block's TripletStats as a device
+// tensor (triplet_stats.h), from the miner's rows x slots intermediates.
 DeviceMinedBlock mine_semihard_block_tensor(const torch::Tensor& block, int64_t begin, const DeviceLabelGroups& groups,
-                                            float margin);
+                                            float margin, bool with_stats = true);
 
 }  // namespace semihard::core

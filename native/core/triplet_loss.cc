@@ -1,65 +1,30 @@
 #include "triplet_loss.h"
 
-#include <torch/autograd.h>
-
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <utility>
-#include <sstream>
-#include <string>
 #include <vector>
 
-#include "errors.h"
 #include "hard_mining.h"
 #include "label_groups.h"
 #include "semihard_mining.h"
 #include "semihard_tensor_mining.h"
 #include "tensor_triplet_loss.h"
+#include "triplet_checks.h"
+#include "triplet_stats.h"
 
 namespace semihard::core {
 namespace {
 
 constexpr int64_t kBlockElements = int64_t{1} << 22;
 
-void check_finite(const torch::Tensor& t, const std::string& argument) {
-  torch::Tensor bad = torch::isfinite(t).logical_not();
-  if (!bad.any().item<bool>()) return;
-  const int64_t flat = bad.flatten().nonzero().min().item<int64_t>();
-  throw ArgumentError(argument, "Expected finite numbers in " + argument +
-                                    " but found NaN or Infinity at index " + std::to_string(flat));
-}
-
-void check_labels(const torch::Tensor& labels, int64_t batch) {
-  TORCH_CHECK(labels.dim() == 1 && c10::isIntegralType(labels.scalar_type(), /*includeBool=*/false),
-              "triplet loss: labels must be a 1-D integer tensor");
-  TORCH_CHECK(labels.numel() == batch, "triplet loss: ", batch, " rows need as many labels, got ", labels.numel());
-}
-
-void check_batch(int64_t batch) {
-  TORCH_CHECK(batch >= 2, "triplet loss: a batch needs at least 2 rows (a triplet needs a pair), got ", batch);
-}
-
-// The one guarantee on every result: finite inputs never give a non-finite loss or gradient.
-// What overflows float32 on the way (distances beyond its range, or margin + d(a,p) - d(a,n))
-// is refused as a bad value of the input, `argument`, whose `distances` it names.
-// `grad_written`: the gradient's entries that can be non-zero (all of it, or those the miners
-// wrote into a B x B gradient that is otherwise exact zeros).
-void refuse_overflow(float loss, const torch::Tensor& grad_written, const torch::Tensor& input,
-                     const std::string& argument, const std::string& distances, float margin) {
-  if (std::isfinite(loss) && torch::isfinite(grad_written).all().item<bool>()) return;
-  std::ostringstream message;
-  message << "Expected " << argument << " whose " << distances
-          << " and triplet loss fit in float32, but the distances overflow float32 (largest |entry| "
-          << input.abs().max().item<float>() << ", margin " << margin << "): the loss or its gradient is not finite";
-  throw ArgumentError(argument, message.str());
-}
-
 // The CPU miners' step for one CPU block.
 MinedBlock mine_block_on_cpu(const torch::Tensor& block, int64_t begin, const LabelGroups& groups,
                              const TripletOptions& options) {
-  if (options.kind == TripletKind::kSemiHard) return mine_semihard_block(block, begin, groups, options.margin);
-  return mine_hard_block(block, begin, groups, options.margin, options.soft);
+  if (options.kind == TripletKind::kSemiHard) {
+    return mine_semihard_block(block, begin, groups, options.margin, options.stats);
+  }
+  return mine_hard_block(block, begin, groups, options.margin, options.soft, options.stats);
 }
 
 constexpr int64_t kGroupedBlockRows = 512;
@@ -86,41 +51,6 @@ void finish_embeddings_result(TripletResult& result, double loss_sum, int64_t te
                   options.margin);
 }
 
-// `largest_class` < 0: the public path (checks and reads, triplet_loss_share_with_grad);
-// otherwise the training path with the tensor miners, the labels' counts given: no read.
-class TripletLossFunction : public torch::autograd::Function<TripletLossFunction> {
- public:
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& embeddings,
-                               const torch::Tensor& labels, int64_t kind, double margin, bool soft,
-                               int64_t distance, bool tensor_mining, int64_t anchor_begin, int64_t anchor_end,
-                               int64_t largest_class, int64_t positive_pairs) {
-    TripletOptions options;
-    options.kind = static_cast<TripletKind>(kind);
-    options.margin = static_cast<float>(margin);
-    options.soft = soft;
-    options.distance = static_cast<Distance>(distance);
-    options.tensor_mining = tensor_mining;
-    if (largest_class < 0) {
-      TripletResult result = triplet_loss_share_with_grad(embeddings, labels, options, anchor_begin, anchor_end);
-      ctx->save_for_backward({result.grad});
-      return torch::full({}, result.loss, embeddings.options());
-    }
-    const torch::Tensor x = embeddings.detach().contiguous();
-    const DeviceLabelGroups groups = group_labels_on_device(labels, x.device(), LabelCounts{largest_class, positive_pairs});
-    auto [loss, grad] = embeddings_loss_with_tensors(x, groups, options, anchor_begin, anchor_end, /*unit_rows=*/true);
-    ctx->save_for_backward({grad});
-    // NaN or Infinity among the embeddings: a NaN loss, refused where it is read (read_training_loss).
-    return torch::where(torch::isfinite(x).all(), loss, std::numeric_limits<float>::quiet_NaN());
-  }
-
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grad_outputs) {
-    torch::autograd::variable_list grads(11);
-    grads[0] = ctx->get_saved_variables()[0] * grad_outputs[0];
-    return grads;
-  }
-};
-
 }  // namespace
 
 int64_t count_positive_pairs(const torch::Tensor& labels) { return LabelGroups(labels).positive_pairs(); }
@@ -141,8 +71,7 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   const int64_t batch = embeddings.size(0);
   check_batch(batch);
   TORCH_CHECK(embeddings.size(1) >= 1, "triplet loss: embeddings must have at least 1 column");
-  TORCH_CHECK(0 <= anchor_begin && anchor_begin <= anchor_end && anchor_end <= batch,
-              "triplet loss: the anchor rows [", anchor_begin, ", ", anchor_end, ") must lie within [0, ", batch, ")");
+  check_anchor_rows(anchor_begin, anchor_end, batch);
   check_finite(embeddings, "embeddings");
   check_labels(labels, batch);
 
@@ -154,9 +83,10 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
     const DeviceLabelGroups groups = group_labels_on_device(labels, x.device(), count_labels(labels.to(torch::kCPU)));
     TripletResult result;
     result.positive_pairs = groups.counts.positive_pairs;
-    auto [loss, grad] = embeddings_loss_with_tensors(x, groups, options, anchor_begin, anchor_end, /*unit_rows=*/false);
-    result.loss = loss.item<float>();
-    result.grad = std::move(grad);
+    TensorLoss computed = embeddings_loss_with_tensors(x, groups, options, anchor_begin, anchor_end, /*unit_rows=*/false);
+    result.loss = computed.loss.item<float>();
+    result.grad = std::move(computed.grad);
+    if (options.stats) result.stats = read_triplet_stats(computed.stats);
     refuse_overflow(result.loss, result.grad, x, "embeddings", name_of(kDistanceNames, options.distance) + " distances",
                     options.margin);
     return result;
@@ -178,8 +108,13 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
   TripletResult result;
   const LabelGroups groups(labels);
   result.positive_pairs = groups.positive_pairs();
+  if (options.stats) {
+    result.stats.spread_sum = spread_sum(x, anchor_begin, anchor_end).item<double>();
+  }
   if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) {
     result.grad = torch::zeros_like(x);
+    result.stats.anchors = anchor_end - anchor_begin;  // nothing to mine: no anchor has a positive
+    result.stats.no_positive_anchors = anchor_end - anchor_begin;
     return result;  // TF: 0 / 0 = NaN; semihard: 0 (documented deviation)
   }
   const DistanceOperands operands = prepare_distance_operands(x, options.distance);
@@ -192,6 +127,7 @@ TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, cons
     const int64_t end = std::min(anchor_end, begin + step);
     MinedBlock mined = mine_block_on_cpu(distance_block(operands, begin, end), begin, groups, options);
     loss_sum += mined.loss_sum;
+    result.stats.add(mined.stats);
     accumulate_distance_grad(operands, mined.row, mined.col, mined.weight * scale, mined.value, grad_points);
   }
   finish_embeddings_result(result, loss_sum, terms, operands, x, grad_points, options);
@@ -211,6 +147,13 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
   const torch::Tensor d = distances.detach().contiguous();
   TripletResult result;
   result.grad = torch::zeros_like(d);
+  // Without embeddings there is no spread; a batch with no term has nothing mined but its anchors.
+  result.stats.spread_sum = std::numeric_limits<double>::quiet_NaN();
+  const auto nothing_mined = [&] {
+    if (!options.stats) return;
+    result.stats.anchors = batch;
+    result.stats.no_positive_anchors = batch;
+  };
   const auto scatter = [&](const torch::Tensor& row, const torch::Tensor& col, const torch::Tensor& weight) {
     result.grad.index_put_({row, col}, weight, /*accumulate=*/true);
   };
@@ -218,20 +161,30 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
     const DeviceLabelGroups groups = group_labels_on_device(labels, d.device(), count_labels(labels.to(torch::kCPU)));
     result.positive_pairs = groups.counts.positive_pairs;
     const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
-    if (terms == 0) return result;
+    if (terms == 0) {
+      nothing_mined();
+      return result;
+    }
     const float scale = 1.0f / static_cast<float>(terms);
-    const torch::Tensor loss_sum = mine_blocks_with_tensors(
+    const TensorMinedSums sums = mine_blocks_with_tensors(
         groups, options, 0, batch, [&](int64_t begin, int64_t end) { return d.narrow(0, begin, end - begin); },
         [&](int64_t begin, const torch::Tensor& block, const torch::Tensor& weight) {
           result.grad.narrow(0, begin, block.size(0)).add_(weight * scale);
         });
-    result.loss = static_cast<float>(loss_sum.item<double>() / static_cast<double>(terms));
+    result.loss = static_cast<float>(sums.loss_sum.item<double>() / static_cast<double>(terms));
+    if (options.stats) {
+      result.stats = read_triplet_stats(sums.stats);
+      result.stats.spread_sum = std::numeric_limits<double>::quiet_NaN();
+    }
     refuse_overflow(result.loss, result.grad, d, "distances", "margin + d(a, p) - d(a, n)", options.margin);
     return result;
   }
   const LabelGroups groups(labels);
   result.positive_pairs = groups.positive_pairs();
-  if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) return result;
+  if (options.kind == TripletKind::kSemiHard && result.positive_pairs == 0) {
+    nothing_mined();
+    return result;
+  }
   const int64_t terms = terms_in_mean(options, batch, result.positive_pairs);
   const float scale = 1.0f / static_cast<float>(terms);
   double loss_sum = 0.0;
@@ -241,6 +194,7 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
     const int64_t rows = std::min(batch - begin, step);
     MinedBlock mined = mine_block_on_cpu(d.narrow(0, begin, rows), begin, groups, options);
     loss_sum += mined.loss_sum;
+    result.stats.add(mined.stats);
     if (mined.row.numel() == 0) continue;
     written_rows.push_back(mined.row);
     written_cols.push_back(mined.col);
@@ -252,47 +206,6 @@ TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distanc
                                     : result.grad.index({torch::cat(written_rows), torch::cat(written_cols)});
   refuse_overflow(result.loss, written, d, "distances", "margin + d(a, p) - d(a, n)", options.margin);
   return result;
-}
-
-torch::Tensor triplet_loss(const torch::Tensor& embeddings, const torch::Tensor& labels,
-                           const TripletOptions& options) {
-  return triplet_loss_share(embeddings, labels, options, 0, embeddings.dim() == 2 ? embeddings.size(0) : 0);
-}
-
-torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
-                                 const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end) {
-  return TripletLossFunction::apply(embeddings, labels, static_cast<int64_t>(options.kind),
-                                    static_cast<double>(options.margin), options.soft,
-                                    static_cast<int64_t>(options.distance), options.tensor_mining, anchor_begin,
-                                    anchor_end, int64_t{-1}, int64_t{0});
-}
-
-torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
-                                 const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end,
-                                 const LabelCounts& counts) {
-  if (!mines_with_tensors(options, embeddings.device())) {
-    return triplet_loss_share(embeddings, labels, options, anchor_begin, anchor_end);
-  }
-  TORCH_CHECK(embeddings.dim() == 2 && embeddings.scalar_type() == torch::kFloat32 && embeddings.size(1) >= 1,
-              "triplet loss: embeddings must be a 2-D float32 tensor with at least 1 column");
-  const int64_t batch = embeddings.size(0);
-  check_batch(batch);
-  check_labels(labels, batch);
-  TORCH_CHECK(0 <= anchor_begin && anchor_begin <= anchor_end && anchor_end <= batch,
-              "triplet loss: the anchor rows [", anchor_begin, ", ", anchor_end, ") must lie within [0, ", batch, ")");
-  TORCH_CHECK(counts.largest_class >= 1 && counts.positive_pairs >= 0, "triplet loss: the label counts are not set");
-  return TripletLossFunction::apply(embeddings, labels, static_cast<int64_t>(options.kind),
-                                    static_cast<double>(options.margin), options.soft,
-                                    static_cast<int64_t>(options.distance), options.tensor_mining, anchor_begin,
-                                    anchor_end, counts.largest_class, counts.positive_pairs);
-}
-
-torch::Tensor triplet_semihard_loss(const torch::Tensor& embeddings, const torch::Tensor& labels, float margin,
-                                    Distance distance) {
-  TripletOptions options;
-  options.margin = margin;
-  options.distance = distance;
-  return triplet_loss(embeddings, labels, options);
 }
 
 }  // namespace semihard::core

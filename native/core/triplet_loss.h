@@ -13,6 +13,7 @@
 #include "names.h"
 #include "semihard_tensor_mining.h"
 #include "training_loss.h"
+#include "triplet_stats.h"
 
 namespace semihard::core {
 
@@ -28,12 +29,15 @@ struct TripletOptions {
   // CPU too; off the CPU (CUDA) they always run. For testing and timing that path where no
   // GPU exists; results agree with the CPU miners' to float32 rounding.
   bool tensor_mining = false;
+  // Gather what was mined (TripletResult::stats). On by default; off only to time its cost.
+  bool stats = true;
 };
 
 struct TripletResult {
   float loss = 0.0f;
   torch::Tensor grad;           // d(loss)/d(input), shaped and placed like the input
   int64_t positive_pairs = 0;   // ordered pairs (a, p), a != p, with equal labels
+  TripletStats stats;           // what the anchors mined (triplet_stats.h); zeros unless options.stats
 };
 
 // embeddings: B x D float32 (CPU or CUDA), finite, B >= 2. labels: B integers (any integer
@@ -48,12 +52,15 @@ TripletResult triplet_loss_with_grad(const torch::Tensor& embeddings, const torc
 // The share of the anchors in rows [anchor_begin, anchor_end): their loss terms divided by
 // the whole batch's number of terms, and the gradient of that with respect to every row. The
 // shares of a partition of the anchors add up to the loss and its gradient (multi-process
-// training: each rank takes the share of its own rows of the gathered global batch).
+// training: each rank takes the share of its own rows of the gathered global batch), and
+// their stats field by field to the batch's (TripletStats::add; spread over the whole batch's
+// centroid). `positive_pairs` is the whole batch's, `stats.positive_pairs` the share's.
 TripletResult triplet_loss_share_with_grad(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                            const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end);
 
 // TF's callable distance_metric: `distances` is the caller's B x B matrix (used as given);
-// the gradient is with respect to it. options.distance is ignored.
+// the gradient is with respect to it. options.distance is ignored. stats.spread_sum is NaN
+// (no embeddings).
 TripletResult triplet_loss_from_distances_with_grad(const torch::Tensor& distances,
                                                     const torch::Tensor& labels,
                                                     const TripletOptions& options);
@@ -74,6 +81,14 @@ torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::T
 torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
                                  const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end,
                                  const LabelCounts& counts);
+
+// The training call above, and in `stats` what its anchors mined: kTripletStatsFields float64
+// on the embeddings' device (triplet_stats.h), nothing read back (with the CPU miners, made
+// from the host stats). Sum it over steps (add_) and ranks (all-reduce, sum), read it once
+// per report with read_triplet_stats, then summarize_triplet_stats. options.stats is ignored.
+torch::Tensor triplet_loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels,
+                                 const TripletOptions& options, int64_t anchor_begin, int64_t anchor_end,
+                                 const LabelCounts& counts, torch::Tensor& stats);
 
 // Number of ordered positive pairs: sum over classes of n_c (n_c - 1).
 int64_t count_positive_pairs(const torch::Tensor& labels);
