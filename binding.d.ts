@@ -14,12 +14,34 @@ export interface NativeLossOptions {
   device: NativeDevice;
   /** Testing hook: mine with the tensor-operation miners (semi-hard and hard) that CUDA always uses, on any device. */
   tensorMining?: boolean;
+  /** Benchmark hook: false skips gathering the stats (to time their cost); the result then has no `stats`. */
+  stats?: boolean;
+}
+
+/** What one loss call mined (native/core/triplet_stats.h); null where a value is not defined. */
+export interface NativeLossStats {
+  positivePairs: number;
+  /** Terms > 0: positive pairs (semi-hard), anchors (hard). */
+  activePairs: number;
+  /** Pairs that found a semi-hard negative; null for the hard loss. */
+  semiHardPairs: number | null;
+  noPositiveAnchors: number;
+  meanPositiveDistance: number | null;
+  meanNegativeDistance: number | null;
+  /** null when the loss was given distances. */
+  spread: number | null;
+  /** activePairs over the loss's terms (positive pairs, or anchors for the hard loss). */
+  activeFraction: number | null;
+  /** semiHardPairs / positivePairs; null for the hard loss. */
+  semiHardFraction: number | null;
 }
 
 export interface NativeLossResult {
   loss: number;
   grad: Float32Array;
   positivePairs: number;
+  /** Absent only under the benchmark hook `stats: false` (lib/ never sets it). */
+  stats: NativeLossStats;
 }
 
 export interface NativeInfo {

@@ -15,6 +15,47 @@ export interface LossResult {
   grad: Float32Array;
   /** Ordered pairs (a, p), a ≠ p, with equal labels. */
   positivePairs: number;
+  /** What the loss mined in this call, gathered by the miners on the way (nearly free). */
+  stats: LossStats;
+}
+
+/**
+ * Diagnostics of one loss call, computed natively (native/core/triplet_stats.h). Distances
+ * are in the loss's distance metric (L2, squared-L2, angular, or the given matrix). A value
+ * that is not defined (a fraction or mean over nothing, the hard loss's semi-hard counts, the
+ * spread of given distances) is `null`.
+ */
+export interface LossStats {
+  /** Ordered pairs (a, p), a ≠ p, with equal labels (as `positivePairs`). */
+  positivePairs: number;
+  /** Terms of the loss whose value is > 0: positive pairs (semi-hard), anchors (hard). */
+  activePairs: number;
+  /**
+   * Semi-hard only (null for hard): pairs that found a semi-hard negative (the nearest negative
+   * strictly farther than d(a, p)); the others fell back to TF's farthest negative (or, for an
+   * anchor without negatives, the row minimum).
+   */
+  semiHardPairs: number | null;
+  /** Anchors without a positive in the batch (their class has one row). */
+  noPositiveAnchors: number;
+  /** Mean d(a, p) over positive pairs (semi-hard); mean hardest positive over anchors that have one (hard). */
+  meanPositiveDistance: number | null;
+  /**
+   * Mean distance of the chosen negatives, over the pairs (semi-hard) or anchors (hard) whose
+   * anchor has a negative: the semi-hard negative or the farthest one (semi-hard), the hardest
+   * negative (hard).
+   */
+  meanNegativeDistance: number | null;
+  /**
+   * Mean Euclidean distance of the embeddings (as given, before any normalisation) to their
+   * centroid: a spread near 0 means the embeddings collapsed to one point. null for the
+   * `...FromDistances` calls (no embeddings).
+   */
+  spread: number | null;
+  /** activePairs over the loss's terms: positive pairs (semi-hard), anchors (hard). */
+  activeFraction: number | null;
+  /** semiHardPairs / positivePairs; null for the hard loss. */
+  semiHardFraction: number | null;
 }
 
 export interface SemiHardLossOptions {

@@ -1,5 +1,6 @@
 #include "loss_binding.h"
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,7 +34,31 @@ struct LossJob {
     out.Set("loss", Napi::Number::New(env, result.loss));
     out.Set("grad", tensor_to_float32_array(env, result.grad));
     out.Set("positivePairs", Napi::Number::New(env, static_cast<double>(result.positive_pairs)));
+    if (options.stats) out.Set("stats", stats_to_js(env));
     return out;
+  }
+
+  // The stats and their summary (core::summarize_triplet_stats); a value that is not defined
+  // (0 / 0, the hard loss's semi-hard counts, the spread of given distances) is null.
+  Napi::Object stats_to_js(Napi::Env env) const {
+    const core::TripletStats& s = result.stats;
+    const core::TripletStatsSummary summary = core::summarize_triplet_stats(s);
+    const bool semi_hard = options.kind == core::TripletKind::kSemiHard;
+    const auto number_or_null = [env](double v) -> Napi::Value {
+      return std::isnan(v) ? env.Null() : Napi::Number::New(env, v);
+    };
+    const auto count = [env](int64_t v) { return Napi::Number::New(env, static_cast<double>(v)); };
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("positivePairs", count(s.positive_pairs));
+    o.Set("activePairs", count(s.active_terms));
+    o.Set("semiHardPairs", semi_hard ? Napi::Value(count(s.semihard_pairs)) : env.Null());
+    o.Set("noPositiveAnchors", count(s.no_positive_anchors));
+    o.Set("meanPositiveDistance", number_or_null(summary.mean_positive_distance));
+    o.Set("meanNegativeDistance", number_or_null(summary.mean_negative_distance));
+    o.Set("spread", number_or_null(summary.spread));
+    o.Set("activeFraction", number_or_null(summary.active_fraction));
+    o.Set("semiHardFraction", semi_hard ? number_or_null(summary.semihard_fraction) : env.Null());
+    return o;
   }
 };
 
@@ -47,6 +72,8 @@ core::TripletOptions parse_options(Napi::Env env, const Napi::Value& value, torc
   device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames));
   // Optional testing hook: mine with the tensor-operation miners (what CUDA runs) on any device.
   if (has_option(o, "tensorMining")) options.tensor_mining = boolean_option(env, o, "tensorMining");
+  // Optional benchmark hook: stats: false skips gathering them (to time their cost); no stats out.
+  if (has_option(o, "stats")) options.stats = boolean_option(env, o, "stats");
   return options;
 }
 
