@@ -126,6 +126,10 @@ export interface NativeTrainerOptions extends NativeNetworkOptions {
   crop?: NativeCrop;
   /** Testing hook: train with the loss's tensor miners (what CUDA always runs) on any device. */
   tensorMining?: boolean;
+  /** Gradient-cached batches (native/core/grad_cache.h): each rank's rows of a training batch embedded this many at a time, twice; absent: one forward of the whole batch. */
+  chunk?: number;
+  /** Testing hook: how a chunked step back-propagates: 'gradcache' (default), 'reference' (every chunk's forward kept, one backward), 'fresh-masks' (pass 2 under another dropout mask). */
+  chunkedStepForTesting?: 'gradcache' | 'reference' | 'fresh-masks';
 }
 
 /** Fully defaulted (lib/distributed.ts fills them). */

@@ -45,6 +45,11 @@ core::TrainerOptions trainer_options(Napi::Env env, const Napi::Value& value) {
   options.device = core::resolve_device(enum_option(env, o, "device", core::kDeviceNames), device_index);
   options.seed = static_cast<uint64_t>(integer_option(env, o, "seed"));
   if (has_option(o, "precision")) options.precision = enum_option(env, o, "precision", core::kPrecisionNames);
+  if (has_option(o, "chunk")) options.chunk = positive_integer_option(env, o, "chunk");
+  // Testing hook: how a chunked step back-propagates (trainer.h, ChunkedStep).
+  if (has_option(o, "chunkedStepForTesting")) {
+    options.chunked_step = enum_option(env, o, "chunkedStepForTesting", core::kChunkedStepNames);
+  }
   // Testing hook: the loss's tensor miners (what CUDA runs) on any device.
   if (has_option(o, "tensorMining")) options.loss.tensor_mining = boolean_option(env, o, "tensorMining");
   return options;

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "collectives_autograd.h"
 #include "errors.h"
 
 namespace semihard::core {
@@ -164,68 +163,6 @@ torch::Tensor Trainer::training_batch(const torch::Tensor& indices, int64_t begi
 torch::Tensor Trainer::embed_batch(const torch::Tensor& x, const torch::Tensor& dropout_mask) {
   const AutocastGuard autocast(options_.device, options_.precision);
   return model_->forward(x, dropout_mask).to(torch::kFloat32);
-}
-
-StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
-  TORCH_CHECK(optimizer_, "begin_phase must come before train_step");
-  TORCH_CHECK(train_.present(), "set_data must come before train_step");
-  const c10::OptionalDeviceGuard guard(cuda_device(options_.device));
-  model_->train();
-  const auto [begin, rows_here] = local_rows(indices.size(0));
-  const torch::Tensor x = training_batch(indices, begin, rows_here);
-  const torch::Tensor labels = train_.labels.index_select(0, indices);
-  torch::Tensor dropout_mask;
-  const double p = options_.network.head.dropout;
-  if (p > 0.0) {
-    dropout_mask = torch::empty({indices.size(0), model_->head->features()}).bernoulli_(1.0 - p, generator_);
-    dropout_mask = upload(dropout_mask.narrow(0, begin, rows_here).div_(1.0 - p), options_.device);
-  }
-  // The loss in float32 on float32 embeddings, whatever precision the forward ran in.
-  const torch::Tensor embeddings = embed_batch(x, dropout_mask);
-  optimizer_->zero_grad();
-  StepResult r;
-  // The labels placed where the loss runs (without waiting for the device); counted on the
-  // host, so that the loss reads nothing back (the head's rows have norm 1: unchecked).
-  const LabelCounts counts = count_labels(labels);
-  r.positive_pairs = counts.positive_pairs;
-  std::vector<torch::Tensor> params = model_->trainable_parameters();
-  const torch::Tensor labels_here = upload(labels, options_.device);
-  if (!distributed()) {
-    torch::Tensor loss = triplet_loss_share(embeddings, labels_here, options_.loss, 0, embeddings.size(0), counts);
-    scaler_.scale(loss).backward();
-    scaler_.unscale(params);
-    r.loss = loss.detach();
-    return r;
-  }
-  // This rank's anchors against the global batch; the gather's backward hands every rank the
-  // gradient of the rows it owns, from all ranks' anchors.
-  torch::Tensor global = gather_rows(*communicator_, embeddings);
-  torch::Tensor share = triplet_loss_share(global, labels_here, options_.loss, begin, begin + rows_here, counts);
-  scaler_.scale(share).backward();
-  // One all-reduce for every parameter gradient and the loss shares.
-  std::vector<torch::Tensor> flat;
-  flat.reserve(params.size() + 1);
-  for (const torch::Tensor& p : params) {
-    flat.push_back(p.grad().defined() ? p.grad().flatten() : torch::zeros({p.numel()}, p.options()));
-  }
-  flat.push_back(share.detach().view({1}));
-  torch::Tensor buffer = torch::cat(flat);
-  communicator_->all_reduce_sum_(buffer);
-  int64_t offset = 0;
-  for (torch::Tensor& p : params) {
-    torch::Tensor g = buffer.narrow(0, offset, p.numel()).view_as(p);
-    if (p.grad().defined()) {
-      p.mutable_grad().copy_(g);
-    } else {
-      p.mutable_grad() = g.clone();
-    }
-    offset += p.numel();
-  }
-  // The summed (still scaled) gradients: every rank finds the same inf or NaN.
-  scaler_.unscale(params);
-  // A copy: a view would keep the whole flattened gradient alive while the loss waits to be read.
-  r.loss = buffer[offset].clone();
-  return r;
 }
 
 StepResult Trainer::train_step(const torch::Tensor& indices, double lr) {

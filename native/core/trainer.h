@@ -57,6 +57,14 @@ struct DataOptions {
   std::optional<Normalisation> normalisation;
 };
 
+// How a chunked step (TrainerOptions::chunk) back-propagates: GradCache (grad_cache.h), or
+// testing hooks: kReference keeps every chunk's forward and back-propagates once through the
+// loss over their concatenation (what GradCache must equal, with any BatchNorm); kFreshMasks
+// draws another dropout mask for pass 2 (what a replay that lost the masks would compute).
+enum class ChunkedStep { kGradCache, kReference, kFreshMasks };
+inline constexpr Named<ChunkedStep> kChunkedStepNames[] = {
+    {"gradcache", ChunkedStep::kGradCache}, {"reference", ChunkedStep::kReference}, {"fresh-masks", ChunkedStep::kFreshMasks}};
+
 struct TrainerOptions {
   // The network; its in_channels: the images' channels, or 3 for 1-channel images (each
   // replicated to three, network_input.h).
@@ -75,6 +83,11 @@ struct TrainerOptions {
   // The network's forward in training, validation and embedding (precision.h); the triplet
   // loss always in float32; fp16 trains with a dynamic gradient scaler (grad_scaler.h).
   Precision precision = Precision::kFloat32;
+  // Gradient-cached batches (grad_cache.h): each rank's rows of a training batch embedded
+  // `chunk` at a time, twice (without, then with autograd); 0 (or a chunk of at least the
+  // rows): one forward of the whole batch.
+  int64_t chunk = 0;
+  ChunkedStep chunked_step = ChunkedStep::kGradCache;
 };
 
 struct StepResult {
@@ -120,7 +133,8 @@ class Trainer {
   // The loss of the train images at `indices` and its gradient, left in the trainable
   // parameters' .grad (summed over ranks; unscaled with fp16), without an optimiser step. Augmentation draws
   // from the generator as train_step does, then the head's dropout mask (the global batch's,
-  // this rank's rows) when it has dropout.
+  // this rank's rows) when it has dropout. With options.chunk, the rows are embedded in
+  // chunks (grad_cache.h); the loss and mining still see the whole batch.
   StepResult compute_gradients(const torch::Tensor& indices);
   // The loss on the validation images at `indices` (centre-cropped), in eval mode, without learning.
   float valid_loss(const torch::Tensor& indices);
@@ -171,6 +185,14 @@ class Trainer {
   torch::Tensor training_batch(const torch::Tensor& indices, int64_t begin, int64_t rows_here);
   // The network's forward in the trainer's precision; the embeddings in float32.
   torch::Tensor embed_batch(const torch::Tensor& x, const torch::Tensor& dropout_mask = {});
+  // trainer_gradients.cc: the head's dropout mask for this rank's rows of a batch (undefined
+  // without dropout); this rank's share of the loss of the (gathered) global batch; a chunked
+  // step's loss share, its parameter gradients accumulated (scaled as the scaler scales).
+  torch::Tensor dropout_mask(int64_t batch, int64_t begin, int64_t rows_here);
+  torch::Tensor loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels, const LabelCounts& counts,
+                           int64_t begin, int64_t rows_here);
+  torch::Tensor chunked_backward(const torch::Tensor& x, const torch::Tensor& mask, const torch::Tensor& labels,
+                                 const LabelCounts& counts, int64_t batch, int64_t begin, int64_t rows_here);
 
   TrainerOptions options_;
   EmbeddingNet model_{nullptr};
