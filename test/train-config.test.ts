@@ -12,7 +12,7 @@ describe('resolveTrainConfig', () => {
       data: 'mnist',
       model: { backbone: 'convnet', dim: 128, batchNorm: 'sync' },
       loss: { kind: 'semihard', margin: 1, distance: 'L2', soft: false },
-      batch: { classes: 8, perClass: 16, sampler: 'balanced' },
+      batch: { classes: 8, perClass: 16, sampler: 'balanced', chunk: null },
       phases: DEFAULT_PHASES,
       seed: 0,
       device: 'auto',
@@ -48,6 +48,16 @@ describe('resolveTrainConfig', () => {
     const ranges = { ...resolveTrainConfig({ data: 'mnist' }), augment: { rotation: 5, scale: 0, translate: 0, flip: true } } as unknown as ResolvedTrainConfig;
     expect(upgradeConfig(ranges).augment).toEqual({ rotation: 5, scale: 0, translate: 0, flip: true, crop: false });
     expect(nativeTrainerOptions(resolveTrainConfig({ data: 'mnist', augment: false }))).not.toHaveProperty('affine');
+  });
+
+  it('chunk: recorded, passed to the native trainer only when set; a checkpoint from before it was unchunked', () => {
+    const chunked = resolveTrainConfig({ data: 'mnist', batch: { classes: 64, perClass: 16, chunk: 128 } });
+    expect(chunked.batch).toEqual({ classes: 64, perClass: 16, sampler: 'balanced', chunk: 128 });
+    expect(nativeTrainerOptions(chunked).chunk).toBe(128);
+    expect(nativeTrainerOptions(resolveTrainConfig({ data: 'mnist' }))).not.toHaveProperty('chunk');
+    const plain = resolveTrainConfig({ data: 'mnist' });
+    const old = { ...plain, batch: { classes: 8, perClass: 16, sampler: 'balanced' } } as unknown as ResolvedTrainConfig;
+    expect(upgradeConfig(old).batch).toEqual(plain.batch);
   });
 
   it('resolves an IDX folder to an absolute path', () => {
@@ -92,6 +102,9 @@ describe('resolveTrainConfig', () => {
     ['unknown distance', { data: 'mnist', loss: { distance: 'cosine' } }, 'RangeError', 'config.loss.distance'],
     ['batch classes 1.5', { data: 'mnist', batch: { classes: 1.5 } }, 'RangeError', 'config.batch.classes'],
     ['perClass a string', { data: 'mnist', batch: { perClass: '4' } }, 'TypeError', 'config.batch.perClass'],
+    ['chunk 0', { data: 'mnist', batch: { chunk: 0 } }, 'RangeError', 'config.batch.chunk'],
+    ['chunk 2.5', { data: 'mnist', batch: { chunk: 2.5 } }, 'RangeError', 'config.batch.chunk'],
+    ['chunk a string', { data: 'mnist', batch: { chunk: '128' } }, 'TypeError', 'config.batch.chunk'],
     ['no phases', { data: 'mnist', phases: [] }, 'RangeError', 'config.phases'],
     ['phases not an array', { data: 'mnist', phases: {} }, 'TypeError', 'config.phases'],
     ['phase epochs 0', { data: 'mnist', phases: [{ epochs: 0, maxLr: 1e-3, freeze: 'none' }] }, 'RangeError', 'config.phases[0].epochs'],

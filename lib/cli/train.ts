@@ -58,6 +58,7 @@ export interface TrainFlags extends DistributedFlags {
   classes?: number;
   perClass?: number;
   sampler?: Sampler;
+  chunk?: number;
   frozenEpochs?: number;
   frozenLr?: number;
   epochs?: number;
@@ -151,7 +152,7 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
     data: dataSource(flags.data, imageFolderFlags(flags)),
     model: modelFromFlags(flags),
     loss: given({ kind: flags.loss, margin: flags.margin, distance: flags.distance, soft: flags.soft }),
-    batch: given({ classes: flags.classes, perClass: flags.perClass, sampler: flags.sampler }),
+    batch: given({ classes: flags.classes, perClass: flags.perClass, sampler: flags.sampler, chunk: flags.chunk }),
     phases: phasesFromFlags(flags),
     seed: flags.seed,
     device: flags.device,
@@ -244,6 +245,7 @@ export function addTrainCommand(program: Command): void {
     .option('--soft', 'soft-margin hard loss (with --loss hard)')
     .option('--classes <P>', 'classes per batch', number)
     .option('--per-class <K>', 'samples per class per batch', number)
+    .option('--chunk <n>', 'embed each batch n images at a time (gradient cache: big batches in bounded memory)', number)
     .addOption(new Option('--sampler <kind>', 'batch sampler: P classes × K samples, or shuffled').choices(SAMPLERS))
     .option('--frozen-epochs <n>', `phase 1 epochs: only the head and BatchNorm learn (default ${frozen.epochs}; 0 skips it)`, number)
     .option('--frozen-lr <lr>', `phase 1 peak learning rate (default ${frozen.maxLr})`, number)

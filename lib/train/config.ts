@@ -48,7 +48,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
   const loss = optionsObject(c.loss, 'config.loss', false);
   checkKnownKeys(loss, ['kind', 'margin', 'distance', 'soft'], 'config.loss');
   const batch = optionsObject(c.batch, 'config.batch', false);
-  checkKnownKeys(batch, ['classes', 'perClass', 'sampler'], 'config.batch');
+  checkKnownKeys(batch, ['classes', 'perClass', 'sampler', 'chunk'], 'config.batch');
   for (const [key, value] of [['onProgress', c.onProgress], ['onEpoch', c.onEpoch]] as const) {
     if (value !== undefined && typeof value !== 'function') throw typeError(`config.${key}`, 'a function', value);
   }
@@ -80,6 +80,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
       classes: batch.classes === undefined ? 8 : positiveInteger(batch.classes, 'config.batch.classes'),
       perClass: batch.perClass === undefined ? 16 : positiveInteger(batch.perClass, 'config.batch.perClass'),
       sampler: oneOf(batch.sampler, 'config.batch.sampler', SAMPLERS, 'balanced'),
+      chunk: batch.chunk === undefined ? null : positiveInteger(batch.chunk, 'config.batch.chunk'),
     },
     phases: resolvePhases(c.phases),
     seed,

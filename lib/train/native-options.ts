@@ -36,5 +36,6 @@ export function nativeTrainerOptions(config: ResolvedTrainConfig, channels: 1 | 
     deviceIndex: config.distributed ? config.distributed.localRank : -1,
     seed: config.seed,
     precision: config.precision,
+    ...(config.batch.chunk !== null ? { chunk: config.batch.chunk } : {}),
   };
 }

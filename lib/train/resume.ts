@@ -29,7 +29,7 @@ function describeDifference(a: unknown, b: unknown, prefix: string): string | nu
  * with 'sync'; before the augmentation had ranges, `augment: true` meant the defaults; before
  * fastai's head and torchvision's ResNets (issue 13) a network had an average pool and a bare
  * linear layer, ResNets the small stem, and every phase one rate for all parameters; before
- * precision existed every run was float32.
+ * precision existed every run was float32; before chunked batches none was chunked.
  */
 export function upgradeConfig(config: ResolvedTrainConfig): ResolvedTrainConfig {
   // Before image folders, augmentation had no crop.
@@ -46,7 +46,8 @@ export function upgradeConfig(config: ResolvedTrainConfig): ResolvedTrainConfig 
     inputChannels: m.inputChannels ?? null,
   };
   const phases = Array.isArray(config.phases) ? config.phases.map((p) => ({ ...p, backboneLrFactor: p.backboneLrFactor ?? 1 })) : config.phases;
-  return { ...config, model, augment, phases, precision: config.precision ?? 'fp32' };
+  const batch = { ...config.batch, chunk: config.batch.chunk ?? null };
+  return { ...config, model, augment, phases, batch, precision: config.precision ?? 'fp32' };
 }
 
 export function checkResumable(file: string, header: TrainCheckpointHeader, config: ResolvedTrainConfig): void {

@@ -98,8 +98,15 @@ export interface TrainConfig {
   data: DataSource;
   model?: ModelConfig;
   loss?: { kind?: LossKind; margin?: number; distance?: Distance; soft?: boolean };
-  /** P classes × K samples per batch; default 8 × 16 (P capped at the number of classes). */
-  batch?: { classes?: number; perClass?: number; sampler?: Sampler };
+  /**
+   * P classes × K samples per batch; default 8 × 16 (P capped at the number of classes).
+   * chunk: gradient-cached batches (GradCache): each process embeds its rows of a batch
+   * `chunk` images at a time, twice (without, then with autograd), so that a batch bigger
+   * than the network's activations allow still has its loss and mining over every sample and
+   * one optimiser step; default: the whole batch in one forward. Gradients are the unchunked
+   * step's with batchNorm 'frozen'; with batch statistics each chunk is normalised by its own.
+   */
+  batch?: { classes?: number; perClass?: number; sampler?: Sampler; chunk?: number };
   /** Default: one frozen epoch at 1e-2, then four unfrozen at 1e-3. */
   phases?: PhaseConfig[];
   seed?: number;
@@ -167,7 +174,8 @@ export interface ResolvedTrainConfig {
   data: ResolvedDataSource;
   model: ResolvedModelConfig;
   loss: { kind: LossKind; margin: number; distance: Distance; soft: boolean };
-  batch: { classes: number; perClass: number; sampler: Sampler };
+  /** chunk: null without chunking. */
+  batch: { classes: number; perClass: number; sampler: Sampler; chunk: number | null };
   phases: ResolvedPhaseConfig[];
   seed: number;
   device: Device;
