@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // npm run bench:loss [-- --sizes 128,1024 --dim 128 --per-class 16 --threads 2 --device cpu
-//                        --tensor-max 8192]
+//                        --tensor-max 8192 --stats-sizes 1024,4096,16384 --stats-repeats 9]
 //
 // Forward+backward time of tripletSemiHardLoss and tripletHardLoss (one call computes the
 // loss and its gradient) through the public API, next to one Gram product (B x D by D x B)
@@ -11,6 +11,12 @@
 // tensorMining: "tensor/CPU" is their time over the CPU miners'. Every batch size runs in
 // its own child process so that peak RSS belongs to that size alone. Embeddings are random
 // unit vectors, labels P x K (K = --per-class).
+//
+// Then the cost of the stats every call returns (LossResult.stats): at each of --stats-sizes
+// (empty: none), each loss's call with stats and without (the raw addon's benchmark option
+// `stats: false`), alternated call by call so that drift hits both alike, the median of
+// --stats-repeats pairs after a warm-up; "with/without" is their ratio (goal: <= 1.03 at
+// B = 4,096). The tensor miners too, up to --tensor-max.
 const path = require('node:path');
 const { mulberry32 } = require('./random');
 const { spawnSync } = require('node:child_process');
@@ -25,18 +31,24 @@ function parseArgs(argv) {
     threads: 2,
     device: 'cpu',
     tensorMax: 8192,
+    statsSizes: [1024, 4096, 16384],
+    statsRepeats: 9,
     child: null,
+    statsChild: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = argv[i + 1];
-    if (key === '--sizes') args.sizes = value.split(',').map(Number);
+    if (key === '--sizes') args.sizes = value === '' ? [] : value.split(',').map(Number);
     else if (key === '--dim') args.dim = Number(value);
     else if (key === '--per-class') args.perClass = Number(value);
     else if (key === '--threads') args.threads = Number(value);
     else if (key === '--device') args.device = value;
     else if (key === '--tensor-max') args.tensorMax = Number(value);
     else if (key === '--child') args.child = Number(value);
+    else if (key === '--stats-sizes') args.statsSizes = value === '' ? [] : value.split(',').map(Number);
+    else if (key === '--stats-repeats') args.statsRepeats = Number(value);
+    else if (key === '--stats-child') args.statsChild = Number(value);
     else throw new Error(`unknown argument ${key}`);
     i++;
   }
@@ -107,6 +119,66 @@ function child(args) {
   );
 }
 
+// With and without stats, alternated: [medianWithMs, medianWithoutMs].
+function pairedMedians(call, repeats) {
+  const on = [];
+  const off = [];
+  call(true);
+  call(false); // warm-up
+  for (let r = 0; r < repeats; r++) {
+    for (const stats of r % 2 === 0 ? [true, false] : [false, true]) {
+      const t0 = process.hrtime.bigint();
+      call(stats);
+      (stats ? on : off).push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  const mid = (ms) => ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)];
+  return [mid(on), mid(off)];
+}
+
+function statsChild(args) {
+  const semihard = require(path.join(root, 'dist', 'lib', 'index.js'));
+  const { binding } = require(path.join(root, 'dist', 'lib', 'binding.js'));
+  semihard.setNumThreads(args.threads);
+  const B = args.statsChild;
+  const { embeddings, labels } = batch(B, args.dim, args.perClass);
+  const repeats = B <= 4096 ? args.statsRepeats : Math.max(3, Math.floor(args.statsRepeats / 3));
+  const out = { B };
+  for (const kind of ['semihard', 'hard']) {
+    for (const tensorMining of B <= args.tensorMax ? [false, true] : [false]) {
+      const options = (stats) => ({ kind, margin: 1, soft: false, distance: 'L2', device: args.device, tensorMining, stats });
+      out[`${kind}${tensorMining ? 'Tensor' : ''}`] = pairedMedians((stats) => binding.tripletLoss(embeddings, args.dim, labels, options(stats)), repeats);
+    }
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function statsTable(args, say) {
+  if (args.statsSizes.length === 0) return;
+  say('');
+  say(`Cost of the stats: one call with stats / without (raw option stats: false), alternated, median of ${args.statsRepeats} pairs (a third of them above B = 4,096).`);
+  say('');
+  say('| B | semi-hard ms with | without | with/without | hard ms with | without | with/without | semi-hard tensor with | without | with/without | hard tensor with | without | with/without |');
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const B of args.statsSizes) {
+    const r = spawnSync(
+      process.execPath,
+      [
+        __filename, '--stats-child', String(B), '--dim', String(args.dim), '--per-class', String(args.perClass), '--threads', String(args.threads),
+        '--device', args.device, '--tensor-max', String(args.tensorMax), '--stats-repeats', String(args.statsRepeats),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    if (r.status !== 0) {
+      say(`| ${B} | failed (exit ${r.status ?? r.signal}) | | | | | | | | | | | |`);
+      continue;
+    }
+    const m = JSON.parse(r.stdout.trim().split('\n').pop());
+    const cell = (pair) => (pair === undefined ? '– | – | –' : `${pair[0].toFixed(2)} | ${pair[1].toFixed(2)} | ${(pair[0] / pair[1]).toFixed(3)}`);
+    say(`| ${B} | ${cell(m.semihard)} | ${cell(m.hard)} | ${cell(m.semihardTensor)} | ${cell(m.hardTensor)} |`);
+  }
+}
+
 function parent(args) {
   const semihard = require(path.join(root, 'dist', 'lib', 'index.js'));
   const info = semihard.info();
@@ -116,6 +188,10 @@ function parent(args) {
     process.stdout.write(s + '\n');
   };
   say(`semihard loss benchmark: D=${args.dim}, ${args.perClass} per class, ${args.threads} threads, device ${args.device}, LibTorch ${info.torchVersion}`);
+  if (args.sizes.length === 0) {
+    statsTable(args, say);
+    return;
+  }
   say('fwd+bwd = one call (loss and gradient); ratio = fwd+bwd / one Gram product B×D·D×B in the same process;');
   say('peak RSS = the whole Node process (LibTorch loaded: about 160 MiB), measured before the Gram product.');
   say('');
@@ -143,8 +219,10 @@ function parent(args) {
         `${m.hardMs.toFixed(2)} | ${(m.hardMs / m.gramMs).toFixed(2)} | ${tensor(m.hardTensorMs, m.hardMs)} | ${m.gramMs.toFixed(2)} | ${m.peakRssMiB.toFixed(0)} |`,
     );
   }
+  statsTable(args, say);
 }
 
 const args = parseArgs(process.argv.slice(2));
 if (args.child !== null) child(args);
+else if (args.statsChild !== null) statsChild(args);
 else parent(args);
