@@ -20,6 +20,10 @@
 // in that precision, alternating with the fp32 runs, and a second table gives its images/s
 // against fp32's as a ratio (on the CPU bf16 gains only with AMX or AVX512-BF16: the flags of
 // this CPU are printed).
+// --memory [--memory-resnet] [--memory-steps 4]: instead, the peak RSS and compute per image
+// of one training step at B = 128, 1,024 and 4,096, unchunked and with batch.chunk 128
+// (scripts/bench/train-memory.js; each in its own process), convnet at 28 px (and ResNet-18
+// at 64 px RGB), and the gradient deviation of BatchNorm on chunks.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -39,6 +43,9 @@ const { values: a } = parseArgs({
     threads: { type: 'string', default: '2' },
     only: { type: 'string', multiple: true },
     precision: { type: 'string', multiple: true },
+    memory: { type: 'boolean', default: false },
+    'memory-resnet': { type: 'boolean', default: false },
+    'memory-steps': { type: 'string', default: '4' },
   },
 });
 const threads = Number(a.threads);
@@ -126,6 +133,11 @@ function median(xs) {
 }
 
 async function main() {
+  if (a.memory) {
+    const networks = a['memory-resnet'] ? ['convnet', 'resnet18'] : ['convnet'];
+    require('./train-memory').memoryTable({ threads, networks, steps: Number(a['memory-steps']) });
+    return;
+  }
   const steps = Number(a.steps);
   const warmup = Number(a.warmup);
   const networks = a.only ?? ['convnet', 'resnet18', 'resnet50'];
