@@ -1,6 +1,6 @@
 'use strict';
 // The README's picture of the report: the page at 1280 × 900 in the browser the tests use
-// (scripts/browser.js: Debian's Chromium, headless), with the worst mistake's point clicked
+// (scripts/browser.js: Debian's Chromium, headless), with one of the worst mistakes clicked
 // (its nearest neighbours listed) and hovered (its tooltip shown).
 //
 //   node scripts/report-screenshot.js [report.html] [--out docs/report.png]
@@ -28,16 +28,26 @@ async function main() {
     const problems = [...opened.consoleErrors, ...opened.pageErrors, ...opened.dialogs, ...opened.requests];
     if (problems.length > 0) throw new Error(`the page reported: ${problems.join('; ')}`);
     const { page } = opened;
-    // The worst mistake, else the first point; its place on screen from Vega's scales.
+    // Of the worst mistakes (else all points), the one farthest on screen from any other point,
+    // so that the click and the hover land on it; its place from Vega's scales.
     const at = await page.evaluate(() => {
       const r = window.semihardReport;
       const view = r.views.map;
-      const i = r.data.mistakes.length > 0 ? r.data.mistakes[0].point : 0;
-      const p = r.data.map.points[i];
+      const xy = r.data.map.points.map((p) => [view.scale('x')(p.x), view.scale('y')(p.y)]);
+      const candidates = r.data.mistakes.length > 0 ? r.data.mistakes.map((m) => m.point) : xy.map((_, i) => i);
+      let best = candidates[0];
+      let bestGap = -1;
+      for (const i of candidates) {
+        let gap = Infinity;
+        xy.forEach((b, j) => {
+          if (j !== i) gap = Math.min(gap, Math.hypot(xy[i][0] - b[0], xy[i][1] - b[1]));
+        });
+        if (gap > bestGap) [best, bestGap] = [i, gap];
+      }
       const canvas = view.container().querySelector('canvas').getBoundingClientRect();
       const padding = view.padding();
       const origin = view.origin();
-      return { i, x: canvas.left + padding.left + origin[0] + view.scale('x')(p.x), y: canvas.top + padding.top + origin[1] + view.scale('y')(p.y) };
+      return { i: best, x: canvas.left + padding.left + origin[0] + xy[best][0], y: canvas.top + padding.top + origin[1] + xy[best][1] };
     });
     await page.mouse.click(at.x, at.y);
     await page.mouse.move(at.x, at.y);
@@ -49,6 +59,7 @@ async function main() {
     fs.writeFileSync(temporary, png);
     fs.renameSync(temporary, out);
     const selected = await page.evaluate(() => window.semihardReport.selected);
+    if (selected !== at.i) throw new Error(`the click selected point ${selected}, not ${at.i}`);
     process.stdout.write(`${out}: 1280 x 900 of ${report} (point ${selected} selected, ${(fs.statSync(report).size / 1e6).toFixed(1)} MB page)\n`);
   } finally {
     await browser.close();
