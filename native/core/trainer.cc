@@ -110,6 +110,7 @@ void Trainer::begin_phase(Freeze freeze, double max_lr, int64_t total_steps, dou
   schedule_.max_lr = max_lr;
   schedule_.total_steps = std::max<int64_t>(total_steps, 1);
   step_ = 0;
+  collapse_.reset();
 }
 
 void Trainer::connect(const CommunicatorOptions& options) {
@@ -133,12 +134,21 @@ void Trainer::connect(const CommunicatorOptions& options) {
   }
 }
 
-bool Trainer::any_rank_stops(bool stop) {
-  if (!distributed()) return stop;
+StopWish Trainer::any_rank_stops(StopWish wish) {
+  if (!distributed()) return wish;
   const c10::OptionalDeviceGuard guard(cuda_device(options_.device));
-  torch::Tensor flag = torch::full({1}, stop ? 1.0f : 0.0f, torch::TensorOptions().device(options_.device));
+  torch::Tensor flag = torch::full({1}, static_cast<float>(wish), torch::TensorOptions().device(options_.device));
   communicator_->all_reduce_max_(flag);
-  return flag.item<float>() > 0.0f;
+  return static_cast<StopWish>(static_cast<int64_t>(flag.item<float>()));
+}
+
+double Trainer::collapsed_loss() const {
+  // Every distance 0: the hinge's terms are the margin; the soft hard loss's log1p(exp(0)).
+  return options_.loss.soft ? std::log(2.0) : static_cast<double>(options_.loss.margin);
+}
+
+std::optional<CollapseAlarm> Trainer::observe_collapse(int64_t steps, double spread, double loss) {
+  return collapse_.observe(CollapseWindow{steps, spread, loss, collapsed_loss()});
 }
 
 std::pair<int64_t, int64_t> Trainer::local_rows(int64_t batch) const {

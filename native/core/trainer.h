@@ -23,6 +23,7 @@
 
 #include "augment.h"
 #include "batch_feed.h"
+#include "collapse_detector.h"
 #include "communicator.h"
 #include "embedding_net.h"
 #include "image_geometry.h"
@@ -88,6 +89,8 @@ struct TrainerOptions {
   // rows): one forward of the whole batch.
   int64_t chunk = 0;
   ChunkedStep chunked_step = ChunkedStep::kGradCache;
+  // What each step's loss mined (StepResult::stats). On by default; off only to time its cost.
+  bool stats = true;
 };
 
 struct StepResult {
@@ -97,9 +100,16 @@ struct StepResult {
   int64_t positive_pairs = 0;
   // fp16: false when the step was skipped (a gradient held an inf or NaN); known after train_step.
   bool stepped = true;
+  // What the step's loss mined over the whole global batch (the ranks' shares summed): the
+  // device form of triplet_stats.h (kTripletStatsFields float64 on the training device,
+  // nothing read back); undefined with options.stats off. Sum steps with add_, read once.
+  torch::Tensor stats;
   // NaN or Infinity (non-finite embeddings) is refused as the loss refuses them.
   float loss_value() const { return read_training_loss(loss); }
 };
+
+// Why a run stops between steps, as every rank's wish is combined (the largest wins).
+enum class StopWish : int64_t { kNone = 0, kCancel = 1, kCollapse = 2 };
 
 class Trainer {
  public:
@@ -114,8 +124,9 @@ class Trainer {
   bool distributed() const { return communicator_ && communicator_->world_size() > 1; }
   int64_t rank() const { return communicator_ ? communicator_->rank() : 0; }
   int64_t world_size() const { return communicator_ ? communicator_->world_size() : 1; }
-  // Whether any rank asks to stop (each passes its own wish): all ranks then stop together.
-  bool any_rank_stops(bool stop);
+  // Whether any rank asks to stop (each passes its own wish): all ranks then stop together,
+  // for the largest wish of any rank.
+  StopWish any_rank_stops(StopWish wish);
 
   // Copies nothing: the tensors are kept. Streamed sets take each step's images from feed().
   // Empties the feeds.
@@ -168,6 +179,13 @@ class Trainer {
   // statistics, generator, and the phase with its optimiser and position.
   void restore(const std::string& state, const PhaseInfo& phase);
 
+  // Collapse detection over the training's report windows (collapse_detector.h): the caller
+  // feeds each window's steps, mean spread and mean loss; the collapsed loss is this trainer's
+  // (the margin; log 2 for the soft hard loss). Forgotten at begin_phase.
+  std::optional<CollapseAlarm> observe_collapse(int64_t steps, double spread, double loss);
+  double collapsed_loss() const;
+
+  const TrainerOptions& options() const { return options_; }
   EmbeddingNet& model() { return model_; }
   const torch::Device& device() const { return options_.device; }
   int64_t phase_step() const { return step_; }
@@ -189,10 +207,12 @@ class Trainer {
   // without dropout); this rank's share of the loss of the (gathered) global batch; a chunked
   // step's loss share, its parameter gradients accumulated (scaled as the scaler scales).
   torch::Tensor dropout_mask(int64_t batch, int64_t begin, int64_t rows_here);
+  // `stats` (options.stats): set to the share's device stats.
   torch::Tensor loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels, const LabelCounts& counts,
-                           int64_t begin, int64_t rows_here);
+                           int64_t begin, int64_t rows_here, torch::Tensor& stats);
   torch::Tensor chunked_backward(const torch::Tensor& x, const torch::Tensor& mask, const torch::Tensor& labels,
-                                 const LabelCounts& counts, int64_t batch, int64_t begin, int64_t rows_here);
+                                 const LabelCounts& counts, int64_t batch, int64_t begin, int64_t rows_here,
+                                 torch::Tensor& stats);
 
   TrainerOptions options_;
   EmbeddingNet model_{nullptr};
@@ -210,6 +230,7 @@ class Trainer {
   int backbone_group_ = -1;
   bool phase_begun_ = false;
   int64_t step_ = 0;
+  CollapseDetector collapse_;
   std::unique_ptr<Communicator> communicator_;  // the model's BatchNorm layers hold a pointer to it
 };
 
