@@ -130,6 +130,8 @@ export interface NativeTrainerOptions extends NativeNetworkOptions {
   chunk?: number;
   /** Testing hook: how a chunked step back-propagates: 'gradcache' (default), 'reference' (every chunk's forward kept, one backward), 'fresh-masks' (pass 2 under another dropout mask). */
   chunkedStepForTesting?: 'gradcache' | 'reference' | 'fresh-masks';
+  /** Benchmark hook: false gathers no stats in training steps (to time their cost): reports' stats null, no collapse detection. */
+  stats?: boolean;
 }
 
 /** Fully defaulted (lib/distributed.ts fills them). */
@@ -150,11 +152,49 @@ export interface NativeGradients {
   gradients: Record<string, Float32Array>;
 }
 
+/**
+ * What some training steps' losses mined, summed over the steps (and ranks), with the summary
+ * of native/core/triplet_stats.h (summarize_triplet_stats); null where a value is not defined.
+ */
+export interface NativeTrainingStats {
+  steps: number;
+  /** The loss's terms: positive pairs (semi-hard), anchors (hard). */
+  terms: number;
+  positivePairs: number;
+  /** Terms > 0. */
+  activePairs: number;
+  /** null for the hard loss. */
+  semiHardPairs: number | null;
+  noPositiveAnchors: number;
+  meanPositiveDistance: number | null;
+  meanNegativeDistance: number | null;
+  spread: number | null;
+  activeFraction: number | null;
+  semiHardFraction: number | null;
+}
+
+/** A collapse declared (native/core/collapse_detector.h): the streak's steps, mean spread and loss, and the collapsed loss (the margin). */
+export interface NativeCollapseAlarm {
+  steps: number;
+  spread: number;
+  loss: number;
+  margin: number;
+}
+
 export interface NativeStepReport {
   /** Index of the step within this run() call. */
   step: number;
   loss: number;
   lr: number;
+  /** Training steps: on the last step of a report window (every step on the CPU, those of a quarter second on CUDA) the window's stats, else null. */
+  stats: NativeTrainingStats | null;
+  /** On a window's last step when the window declared a collapse (onCollapse 'warn' or 'stop'). */
+  collapse?: NativeCollapseAlarm;
+}
+
+export interface NativeRunOptions {
+  /** What a declared collapse does: 'warn' (default: reported on a step), 'stop' (reported, and the run stops: collapsed), 'ignore' (not watched). */
+  onCollapse?: 'warn' | 'stop' | 'ignore';
 }
 
 export interface NativeRunResult {
@@ -162,6 +202,10 @@ export interface NativeRunResult {
   lrs: Float64Array;
   /** cancel() stopped the run before all steps. */
   cancelled: boolean;
+  /** A collapse under onCollapse 'stop' stopped (or ended) the run, on any rank. */
+  collapsed: boolean;
+  /** The stats of all the run's training steps; null for validation or without stats. */
+  stats: NativeTrainingStats | null;
 }
 
 export interface NativeParameterInfo {
@@ -248,7 +292,13 @@ export interface NativeTrainer {
   /** backboneLrFactor (default 1, positive): the body's parameters (its BatchNorm too) learn at this factor × the schedule's rate, the head's at the rate. */
   beginPhase(freeze: NativeFreeze, maxLr: number, totalSteps: number, backboneLrFactor?: number): void;
   /** Runs indices.length / batchSize steps off the event loop; `onStep` after each. */
-  run(mode: 'train' | 'valid', indices: Int32Array, batchSize: number, onStep?: (report: NativeStepReport) => void): Promise<NativeRunResult>;
+  run(
+    mode: 'train' | 'valid',
+    indices: Int32Array,
+    batchSize: number,
+    onStep?: (report: NativeStepReport) => void,
+    options?: NativeRunOptions,
+  ): Promise<NativeRunResult>;
   /** Stops a run after its current step; wakes a step waiting for fed images (the run resolves cancelled). */
   cancel(): void;
   /**

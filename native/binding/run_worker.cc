@@ -1,10 +1,13 @@
 #include "run_worker.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "../core/trainer.h"
+#include "../core/triplet_stats.h"
 #include "errors.h"
 #include "trainer_results.h"
 
@@ -15,6 +18,10 @@ struct StepReport {
   int64_t index;
   float loss;
   double lr;
+  // The last step of a report window: the window's stats and any collapse alarm.
+  bool has_stats = false;
+  WindowStats stats;
+  std::optional<core::CollapseAlarm> collapse;
 };
 
 // On a device, training steps' losses stay there and are read together this often (one wait
@@ -41,10 +48,17 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
       use_current_thread_count();
       const int64_t steps = job_.indices.numel() / job_.batch;
       for (int64_t s = 0; s < steps; ++s) {
-        // Several processes stop together: a wish to stop on any rank stops all of them.
-        if (job_.trainer->any_rank_stops(job_.cancel->exchange(false))) {
+        // Several processes stop together: a wish to stop on any rank stops all of them (a
+        // collapse before a cancel).
+        const core::StopWish cancel = job_.cancel->exchange(false) ? core::StopWish::kCancel : core::StopWish::kNone;
+        const core::StopWish wish = job_.trainer->any_rank_stops(std::max(cancel, stop_wish_));
+        if (wish != core::StopWish::kNone) {
           report(progress);
-          outcome_.cancelled = true;
+          if (wish == core::StopWish::kCollapse) {
+            outcome_.collapsed = true;
+          } else {
+            outcome_.cancelled = true;
+          }
           return;
         }
         const torch::Tensor batch = job_.indices.narrow(0, s * job_.batch, job_.batch);
@@ -52,6 +66,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
           const core::StepResult r = job_.trainer->train_step(batch);
           pending_.push_back(StepReport{s, 0.0f, r.lr});
           pending_losses_.push_back(r.loss);
+          if (r.stats.defined()) window_stats_ = window_stats_.defined() ? window_stats_.add_(r.stats) : r.stats.clone();
         } else {
           pending_.push_back(StepReport{s, job_.trainer->valid_loss(batch), 0.0});
         }
@@ -59,6 +74,9 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
         if (!job_.train || job_.trainer->device().is_cpu() || now - reported_ >= kReportInterval) report(progress);
       }
       report(progress);
+      // A collapse that stops, declared by the last window: the run has ended anyway, but the
+      // caller must stop too (every rank, whatever its own windows saw).
+      if (job_.train && job_.trainer->any_rank_stops(stop_wish_) == core::StopWish::kCollapse) outcome_.collapsed = true;
     } catch (const core::FeedCancelled&) {
       // cancel() ended a wait for fed images: the run stops there, as between steps.
       try {
@@ -96,6 +114,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
         core::read_training_loss(bad);  // throws the loss's error
       }
     }
+    if (window_stats_.defined()) close_window();
     for (const StepReport& r : pending_) {
       outcome_.losses.push_back(r.loss);
       outcome_.lrs.push_back(r.lr);
@@ -103,6 +122,27 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
     progress.Send(pending_.data(), pending_.size());
     pending_.clear();
     pending_losses_.clear();
+  }
+
+  // The pending steps' summed stats read (the device has finished them: the losses were
+  // read), added to the run's, put on the window's last report, and fed to the collapse
+  // detector with the window's mean loss.
+  void close_window() {
+    const core::TripletStats stats = core::read_triplet_stats(window_stats_);
+    window_stats_ = torch::Tensor();
+    const int64_t steps = static_cast<int64_t>(pending_.size());
+    outcome_.stats.add(stats);
+    outcome_.stats_steps += steps;
+    outcome_.has_stats = true;
+    StepReport& last = pending_.back();
+    last.has_stats = true;
+    last.stats = WindowStats{steps, stats};
+    if (job_.on_collapse == core::CollapsePolicy::kIgnore) return;
+    double loss = 0.0;
+    for (const StepReport& r : pending_) loss += r.loss;
+    const double spread = core::summarize_triplet_stats(stats).spread;
+    last.collapse = job_.trainer->observe_collapse(steps, spread, loss / static_cast<double>(steps));
+    if (last.collapse && job_.on_collapse == core::CollapsePolicy::kStop) stop_wish_ = core::StopWish::kCollapse;
   }
 
   void OnProgress(const StepReport* data, size_t count) override {
@@ -113,6 +153,8 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
       o.Set("step", static_cast<double>(data[i].index));
       o.Set("loss", data[i].loss);
       o.Set("lr", data[i].lr);
+      o.Set("stats", data[i].has_stats ? training_stats_to_js(env, data[i].stats, loss_kind()) : env.Null());
+      if (data[i].collapse) o.Set("collapse", collapse_alarm_to_js(env, *data[i].collapse));
       try {
         on_step_.Call({o});
       } catch (const Napi::Error& e) {
@@ -130,7 +172,7 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
       deferred_.Reject(callback_error_.Value());
       return;
     }
-    deferred_.Resolve(run_outcome_to_js(Env(), outcome_));
+    deferred_.Resolve(run_outcome_to_js(Env(), outcome_, loss_kind()));
   }
 
   void OnError(const Napi::Error&) override {
@@ -139,6 +181,8 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
   }
 
  private:
+  core::TripletKind loss_kind() const { return job_.trainer->options().loss.kind; }
+
   Napi::Promise::Deferred deferred_;
   StepsJob job_;
   TaskWorker::Finally done_;
@@ -147,6 +191,8 @@ class RunWorker : public Napi::AsyncProgressQueueWorker<StepReport> {
   RunOutcome outcome_;
   std::vector<StepReport> pending_;             // steps run and not yet reported
   std::vector<torch::Tensor> pending_losses_;   // their losses, on the device (train steps)
+  torch::Tensor window_stats_;                  // their stats summed, on the device (undefined: none)
+  core::StopWish stop_wish_ = core::StopWish::kNone;  // a collapse under policy stop
   std::chrono::steady_clock::time_point reported_ = std::chrono::steady_clock::now();
   CapturedError error_;
   bool callback_failed_ = false;

@@ -16,6 +16,8 @@
 
 #include "task_worker.h"
 
+#include "../core/collapse_detector.h"
+
 namespace semihard::core {
 class Trainer;
 }
@@ -28,10 +30,16 @@ struct StepsJob {
   bool train;                 // train steps, or validation losses only
   torch::Tensor indices;      // flat int64, a whole number of batches
   int64_t batch;
+  core::CollapsePolicy on_collapse = core::CollapsePolicy::kWarn;
 };
 
-// -> Promise<{ losses: Float32Array, lrs: Float64Array, cancelled }>, rejected with onStep's
-// error if it threw. `on_step` may be empty; `keep_alive` is held until the job settles.
+// Training steps' stats (core::Trainer's StepResult::stats) are summed on the device over
+// each report window and read with its losses: the window's last step report carries their
+// summary (the others null), the window feeds the trainer's collapse detector, and an alarm
+// rides on that report ('warn'); 'stop' also stops the run at the next step, on every rank.
+// -> Promise<{ losses: Float32Array, lrs: Float64Array, cancelled, collapsed, stats }>
+// (stats: the summary of all the run's steps, null without), rejected with onStep's error if
+// it threw. `on_step` may be empty; `keep_alive` is held until the job settles.
 Napi::Promise queue_steps(Napi::Env env, StepsJob job, Napi::Function on_step, TaskWorker::Finally done,
                           Napi::Object keep_alive);
 

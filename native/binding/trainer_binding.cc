@@ -143,7 +143,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     });
   }
 
-  // run(mode: 'train' | 'valid', indices: Int32Array, batchSize, onStep?) -> Promise<{ losses, lrs, cancelled }>
+  // run(mode: 'train' | 'valid', indices: Int32Array, batchSize, onStep?, { onCollapse? }?)
+  //   -> Promise<{ losses, lrs, cancelled, collapsed, stats }>
   Napi::Value run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
@@ -155,7 +156,12 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       if (info.Length() > 3 && info[3].IsFunction()) on_step = info[3].As<Napi::Function>();
       TaskWorker::Finally release = occupy_with_feeds();
       cancel_ = false;
-      StepsJob steps{trainer_.get(), &cancel_, mode == core::Split::kTrain, std::move(indices), batch};
+      core::CollapsePolicy on_collapse = core::CollapsePolicy::kWarn;
+      if (info.Length() > 4 && !info[4].IsUndefined()) {
+        const Napi::Object options = object_arg(env, info[4], "options");
+        if (has_option(options, "onCollapse")) on_collapse = enum_option(env, options, "onCollapse", core::kCollapsePolicyNames);
+      }
+      StepsJob steps{trainer_.get(), &cancel_, mode == core::Split::kTrain, std::move(indices), batch, on_collapse};
       return queue_steps(env, std::move(steps), on_step, [this, release] { release(); cancel_ = false; }, Value());
     });
   }

@@ -50,6 +50,8 @@ core::TrainerOptions trainer_options(Napi::Env env, const Napi::Value& value) {
   if (has_option(o, "chunkedStepForTesting")) {
     options.chunked_step = enum_option(env, o, "chunkedStepForTesting", core::kChunkedStepNames);
   }
+  // Benchmark hook: stats: false gathers no stats (to time their cost); no stats, no collapse.
+  if (has_option(o, "stats")) options.stats = boolean_option(env, o, "stats");
   // Testing hook: the loss's tensor miners (what CUDA runs) on any device.
   if (has_option(o, "tensorMining")) options.loss.tensor_mining = boolean_option(env, o, "tensorMining");
   return options;

@@ -22,7 +22,7 @@ core::NetworkOptions network_options(Napi::Env env, const Napi::Object& options)
 
 // new Trainer({ <network_options'>, batchNorm?, lossKind, margin, soft, distance, weightDecay,
 // gradClip, augment, affine?, crop?, device, deviceIndex?, seed, precision?, chunk?,
-// chunkedStepForTesting?, tensorMining? }).
+// chunkedStepForTesting?, tensorMining?, stats? }).
 core::TrainerOptions trainer_options(Napi::Env env, const Napi::Value& value);
 
 // setData({ train: { labels, images }, valid, geometry, normalisation }): images a Uint8Array
