@@ -25,6 +25,7 @@ export const {
   COLLECTIVE_BACKENDS,
   PROJECTION_METHODS,
   NAMED_DATA_SETS,
+  COLLAPSE_POLICIES,
   info,
   setNumThreads,
   train,

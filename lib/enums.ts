@@ -71,3 +71,7 @@ export function isMember<T extends string>(tuple: readonly T[], value: unknown):
 /** What loading an image folder does with a corrupt, truncated or empty image. */
 export const BAD_IMAGE_POLICIES = ['error', 'skip'] as const;
 export type BadImagePolicy = (typeof BAD_IMAGE_POLICIES)[number];
+
+/** What train() does when the embeddings collapse: a 'collapse' event, the event and a stop, or nothing. */
+export const COLLAPSE_POLICIES = ['warn', 'stop', 'ignore'] as const;
+export type CollapsePolicy = (typeof COLLAPSE_POLICIES)[number];

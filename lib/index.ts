@@ -17,6 +17,7 @@ export type {
   Distance,
   Device,
   LossResult,
+  LossStats,
   SemiHardLossOptions,
   HardLossOptions,
   FromDistancesOptions,
@@ -37,8 +38,9 @@ export {
   COLLECTIVE_BACKENDS,
   PROJECTION_METHODS,
   NAMED_DATA_SETS,
+  COLLAPSE_POLICIES,
 } from './enums';
-export type { LossKind, Sampler, ProjectionMethod, NamedDataSet, Precision } from './enums';
+export type { LossKind, Sampler, ProjectionMethod, NamedDataSet, Precision, CollapsePolicy } from './enums';
 export { SemihardError } from './errors';
 export type { SemihardErrorCode, ArgumentError } from './errors';
 
@@ -105,6 +107,7 @@ export type {
   BatchNormStatistics,
   ResolvedTrainConfig,
 } from './train';
+export type { TrainingStats, CollapseEvent } from './train/types';
 export { loadModel } from './model';
 export type { Model } from './model';
 export { loadDataset, FASHION_MNIST_CLASSES } from './data/datasets';

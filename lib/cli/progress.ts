@@ -16,7 +16,8 @@ export class TrainingProgress {
   ) {}
 
   readonly onProgress = (e: ProgressEvent): void => {
-    if (this.quiet) return;
+    // A collapse is the train command's to print (a warning, also when quiet).
+    if (this.quiet || e.stage === 'collapse') return;
     if (e.stage === 'decode') {
       this.onDecode(e);
       return;

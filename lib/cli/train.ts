@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import {
   BACKBONES,
   BATCH_NORM_STATISTICS,
+  COLLAPSE_POLICIES,
   COLLECTIVE_BACKENDS,
   DEFAULT_AUGMENT,
   DEFAULT_PHASES,
@@ -20,6 +21,7 @@ import {
   train,
   type Backbone,
   type BatchNormStatistics,
+  type CollapsePolicy,
   type Device,
   type Distance,
   type LossKind,
@@ -31,6 +33,7 @@ import {
   type Stem,
   type TrainConfig,
 } from '../index';
+import { formatCollapse } from './format';
 import { dataSource, given, imageSize, number, type ImageFolderFlags } from './parse';
 import { TrainingProgress } from './progress';
 import { distributedFromFlags, launchFromFlags, type DistributedFlags } from './ranks';
@@ -78,6 +81,7 @@ export interface TrainFlags extends DistributedFlags {
   checkpointDir?: string;
   resume?: boolean;
   maxSteps?: number;
+  onCollapse?: CollapsePolicy;
   json?: boolean;
   imageSize?: number | [number, number];
   channels?: number;
@@ -165,8 +169,18 @@ export function trainConfigFromFlags(flags: TrainFlags): TrainConfig {
     checkpointDir: flags.checkpointDir,
     resume: flags.resume,
     maxSteps: flags.maxSteps,
+    onCollapse: flags.onCollapse,
   };
 }
+
+/** The exit status of a run that stopped because its embeddings collapsed (--on-collapse stop). */
+export const EXIT_COLLAPSE = 3;
+
+const STOPPED = {
+  no: '',
+  maxSteps: ' (stopped by --max-steps)',
+  collapse: ' (stopped: the embeddings collapsed, --on-collapse stop; exit status 3)',
+} as const;
 
 async function runTrain(flags: TrainFlags, command: Command): Promise<number> {
   const launched = await launchFromFlags(flags, command);
@@ -191,20 +205,28 @@ async function runTrain(flags: TrainFlags, command: Command): Promise<number> {
   process.once('SIGINT', onSigint);
   const started = performance.now();
   try {
-    const result = await train({ ...config, onProgress: progress.onProgress, onEpoch: progress.onEpoch, signal: controller.signal });
+    // A collapse is a warning on stderr from rank 0, with --json too (stdout stays the result).
+    const onProgress: NonNullable<TrainConfig['onProgress']> = (e) => {
+      if (e.stage !== 'collapse') return progress.onProgress(e);
+      if (rank > 0) return;
+      progress.stop();
+      process.stderr.write(`${formatCollapse(e, (config.phases ?? DEFAULT_PHASES).length)}\n`);
+    };
+    const result = await train({ ...config, onProgress, onEpoch: progress.onEpoch, signal: controller.signal });
     const seconds = (performance.now() - started) / 1000;
-    if (rank > 0) return 0;
+    const status = result.stoppedEarly === 'collapse' ? EXIT_COLLAPSE : 0;
+    if (rank > 0) return status;
     if (quiet) {
       process.stdout.write(`${JSON.stringify({ ...result, seconds }, null, 2)}\n`);
     } else {
       const last = result.history[result.history.length - 1];
       process.stdout.write(
-        `\ntrained ${result.steps} steps in ${seconds.toFixed(1)} s${result.stoppedEarly ? ' (stopped by --max-steps)' : ''}\n` +
+        `\ntrained ${result.steps} steps in ${seconds.toFixed(1)} s${STOPPED[result.stoppedEarly ? result.stoppedEarly : 'no']}\n` +
           (last ? `final valid loss ${last.validLoss.toFixed(4)}\n` : '') +
           `checkpoint: ${result.checkpoint}\n`,
       );
     }
-    return 0;
+    return status;
   } catch (err) {
     progress.stop();
     const e = err as Error & { code?: string };
@@ -265,6 +287,7 @@ export function addTrainCommand(program: Command): void {
     .option('--checkpoint-dir <dir>', 'where checkpoints go (last.ckpt)')
     .option('--resume', 'continue from <checkpoint-dir>/last.ckpt')
     .option('--max-steps <n>', 'stop after this many training steps in all', number)
+    .addOption(new Option('--on-collapse <policy>', 'when the embeddings collapse: warn on stderr (default), stop (checkpoint, exit status 3) or ignore').choices(COLLAPSE_POLICIES))
     .option('--json', 'print the result as JSON on stdout, no progress output')
     .addOption(new Option('--batch-norm <stats>', "BatchNorm statistics in training: the global batch's (sync), each rank's (local) or the running ones (frozen)").choices(BATCH_NORM_STATISTICS))
     .option('--nproc <n>', 'train in n processes on this machine (ranks of one global batch, c10d Gloo/NCCL)', number)

@@ -41,33 +41,79 @@ export function scatterSpec(points: { x: number; y: number; cls: string }[], opt
   };
 }
 
-/** Vega-Lite: per-epoch train and valid loss, and the per-step train loss (moving average). */
-export function historySpec(history: { phase: number; epoch: number; trainLoss: number; validLoss: number; stepLosses?: number[] }[], title: string): object {
+/** An epoch of the history as historySpec reads it (stats: absent in older checkpoints). */
+export interface HistoryPoint {
+  phase: number;
+  epoch: number;
+  trainLoss: number;
+  validLoss: number;
+  stepLosses?: number[];
+  stats?: { activeFraction: number | null; semiHardFraction: number | null; spread: number | null } | null;
+}
+
+/**
+ * Vega-Lite: per-epoch train and valid loss, and the per-step train loss (moving average);
+ * below it, when the history has stats, a second panel: the active and semi-hard fractions
+ * and the spread per epoch (one 0-based axis: fractions in [0, 1], the spread of unit-norm
+ * embeddings in [0, 2)).
+ */
+export function historySpec(history: HistoryPoint[], title: string): object {
   const epochs: { x: number; loss: number; series: string }[] = [];
   const steps: { x: number; loss: number }[] = [];
+  const stats: { x: number; value: number; series: string }[] = [];
   history.forEach((h, i) => {
     epochs.push({ x: i + 1, loss: h.trainLoss, series: 'train (epoch mean)' }, { x: i + 1, loss: h.validLoss, series: 'valid' });
     const n = h.stepLosses?.length ?? 0;
     h.stepLosses?.forEach((loss, s) => steps.push({ x: i + (s + 1) / n, loss }));
+    const st = h.stats;
+    if (!st) return;
+    for (const [series, value] of [['active fraction', st.activeFraction], ['semi-hard fraction', st.semiHardFraction], ['spread', st.spread]] as const) {
+      if (value !== null) stats.push({ x: i + 1, value, series });
+    }
   });
   const x = { field: 'x', type: 'quantitative', title: 'epoch', scale: { domainMin: 0 } };
-  return {
-    ...chartFrame(title, 800, 500),
-    config: { font: FONT, axis: { labelFontSize: 12, titleFontSize: 14 }, legend: { labelFontSize: 13 } },
-    layer: [
-      {
-        data: { values: steps },
-        transform: [{ window: [{ op: 'mean', field: 'loss', as: 'smooth' }], frame: [-15, 0] }],
-        mark: { type: 'line', color: '#9ecae1', strokeWidth: 1.5 },
-        encoding: { x, y: { field: 'smooth', type: 'quantitative', title: 'loss', scale: { zero: false } } },
+  const config = { font: FONT, axis: { labelFontSize: 12, titleFontSize: 14 }, legend: { labelFontSize: 13 } };
+  const losses = [
+    {
+      data: { values: steps },
+      transform: [{ window: [{ op: 'mean', field: 'loss', as: 'smooth' }], frame: [-15, 0] }],
+      mark: { type: 'line', color: '#9ecae1', strokeWidth: 1.5 },
+      encoding: { x, y: { field: 'smooth', type: 'quantitative', title: 'loss', scale: { zero: false } } },
+    },
+    {
+      data: { values: epochs },
+      mark: { type: 'line', point: { size: 60 }, strokeWidth: 2.5 },
+      encoding: {
+        x,
+        y: { field: 'loss', type: 'quantitative' },
+        color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#1f77b4', '#ff7f0e'] }, legend: { orient: 'top-right', labelLimit: 400 } },
       },
+    },
+  ];
+  if (stats.length === 0) return { ...chartFrame(title, 800, 500), config, layer: losses };
+  // Two panels stacked: each sizes itself (a concatenation cannot 'fit' one frame).
+  const { width: _w, height: _h, autosize: _a, ...frame } = chartFrame(title, 800, 500);
+  return {
+    ...frame,
+    config,
+    resolve: { scale: { color: 'independent' } },
+    vconcat: [
+      { width: 800, height: 330, layer: losses },
       {
-        data: { values: epochs },
-        mark: { type: 'line', point: { size: 60 }, strokeWidth: 2.5 },
+        width: 800,
+        height: 170,
+        data: { values: stats },
+        mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
         encoding: {
           x,
-          y: { field: 'loss', type: 'quantitative' },
-          color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#1f77b4', '#ff7f0e'] }, legend: { orient: 'top-right', labelLimit: 400 } },
+          y: { field: 'value', type: 'quantitative', title: 'fraction · spread', scale: { domainMin: 0 } },
+          color: {
+            field: 'series',
+            type: 'nominal',
+            title: null,
+            scale: { domain: ['active fraction', 'semi-hard fraction', 'spread'], range: ['#2ca02c', '#9467bd', '#d62728'] },
+            legend: { orient: 'top-right', labelLimit: 400 },
+          },
         },
       },
     ],

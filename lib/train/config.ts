@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { DEFAULT_AUGMENT, DEFAULT_PHOTO_AUGMENT, resolveAugment } from '../augment';
 import { isImageFolderSource, resolveDataSource } from '../data/source';
 import { resolveDistributed } from '../distributed';
-import { DEVICES, DISTANCES, FREEZE_MODES, LOSS_KINDS, PRECISIONS, SAMPLERS } from '../enums';
+import { COLLAPSE_POLICIES, DEVICES, DISTANCES, FREEZE_MODES, LOSS_KINDS, PRECISIONS, SAMPLERS, type CollapsePolicy } from '../enums';
 import { rangeError, typeError } from '../errors';
 import { booleanOption, checkKnownKeys, finiteNumber, nonNegativeInteger, oneOf, optionsObject, positiveInteger } from '../validate';
 import { resolveModelConfig } from './model-config';
@@ -35,13 +35,18 @@ function resolvePhases(value: unknown): ResolvedPhaseConfig[] {
   });
 }
 
+/** config.onCollapse (default 'warn'): a policy of this call, not part of the recorded configuration. */
+export function resolveCollapsePolicy(value: unknown): CollapsePolicy {
+  return oneOf(value, 'config.onCollapse', COLLAPSE_POLICIES, 'warn');
+}
+
 export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
   const c = optionsObject(config, 'config', true);
   checkKnownKeys(
     c,
     [
       'data', 'model', 'loss', 'batch', 'phases', 'seed', 'device', 'precision', 'threads', 'weightDecay', 'gradClip', 'augment',
-      'checkpointDir', 'resume', 'maxSteps', 'distributed', 'onProgress', 'onEpoch', 'signal',
+      'checkpointDir', 'resume', 'maxSteps', 'distributed', 'onCollapse', 'onProgress', 'onEpoch', 'signal',
     ],
     'config',
   );
@@ -53,6 +58,7 @@ export function resolveTrainConfig(config: unknown): ResolvedTrainConfig {
     if (value !== undefined && typeof value !== 'function') throw typeError(`config.${key}`, 'a function', value);
   }
   if (c.signal !== undefined && !(c.signal instanceof AbortSignal)) throw typeError('config.signal', 'an AbortSignal', c.signal);
+  resolveCollapsePolicy(c.onCollapse);
   const seed = nonNegativeInteger(c.seed, 'config.seed', 0);
   const nonNegative = (value: unknown, name: string, fallback: number): number => {
     const v = finiteNumber(value, name, fallback);

@@ -8,11 +8,12 @@ import { CHECKPOINT_FORMAT, readCheckpoint, writeCheckpoint } from '../checkpoin
 import { loadDataset } from '../data/datasets';
 import { validationBatches } from '../data/sampler';
 import { SemihardError, rangeError } from '../errors';
-import { resolveTrainConfig } from './config';
+import { resolveCollapsePolicy, resolveTrainConfig } from './config';
 import { epochPlan } from './epoch-plan';
 import { resolveStem } from './model-config';
 import { nativeTrainerOptions } from './native-options';
 import { loadPretrained, pretrainedInputChannels, readPretrained, type PretrainedWeights } from './pretrained';
+import { collapseEvent, trainingStats } from './stats';
 import { setDataOptions, withFeed } from './trainer-data';
 import { checkResumable, checkSameFiles, upgradeConfig } from './resume';
 import type { HistoryEntry, TrainCheckpointHeader, TrainConfig, TrainPosition, TrainResult } from './types';
@@ -33,6 +34,7 @@ function abortError(signal: AbortSignal, checkpoint: string): SemihardError {
 /** Trains an embedding network with a triplet loss; resolves when all phases are done. */
 export async function train(config: TrainConfig): Promise<TrainResult> {
   const given = resolveTrainConfig(config);
+  const onCollapse = resolveCollapsePolicy(config.onCollapse);
   const { signal, onProgress, onEpoch } = config;
   if (signal?.aborted) throw abortError(signal, '(nothing was written)');
   if (given.threads !== null) binding.setNumThreads(given.threads);
@@ -118,7 +120,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
     return { checkpoint: checkpointFile, history, steps: 0, stoppedEarly: false };
   }
   if (resolved.maxSteps !== null && globalStep >= resolved.maxSteps) {
-    return { checkpoint: checkpointFile, history, steps: 0, stoppedEarly: true };
+    return { checkpoint: checkpointFile, history, steps: 0, stoppedEarly: 'maxSteps' };
   }
 
   const abortListener = (): void => trainer.cancel();
@@ -143,19 +145,28 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
         const started = performance.now();
         const todo = plan.indices.subarray(first * plan.batchSize, last * plan.batchSize);
         const run = await withFeed(trainer, dataset, 'train', todo, plan.batchSize, streams, () =>
-          trainer.run('train', todo, plan.batchSize, (r) => {
-          const seconds = (performance.now() - started) / 1000;
-          onProgress?.({
-            stage: 'train',
-            phase,
-            epoch,
-            step: first + r.step + 1,
-            steps: plan.steps,
-            loss: r.loss,
-            lr: r.lr,
-            imagesPerSecond: ((r.step + 1) * plan.batchSize) / Math.max(seconds, 1e-9),
-          });
-        }));
+          trainer.run(
+            'train',
+            todo,
+            plan.batchSize,
+            (r) => {
+              const seconds = (performance.now() - started) / 1000;
+              onProgress?.({
+                stage: 'train',
+                phase,
+                epoch,
+                step: first + r.step + 1,
+                steps: plan.steps,
+                loss: r.loss,
+                lr: r.lr,
+                imagesPerSecond: ((r.step + 1) * plan.batchSize) / Math.max(seconds, 1e-9),
+                stats: trainingStats(r.stats),
+              });
+              if (r.collapse) onProgress?.(collapseEvent(r.collapse, resolved, phase, epoch, first + r.step + 1));
+            },
+            { onCollapse },
+          ),
+        );
         const done = run.losses.length;
         globalStep += done;
         stepsThisCall += done;
@@ -167,6 +178,7 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
         const validRun = await withFeed(trainer, dataset, 'valid', valid.indices, valid.batchSize, streams, () =>
           trainer.run('valid', valid.indices, valid.batchSize),
         );
+        const stats = trainingStats(run.stats);
         const entry: HistoryEntry = {
           phase,
           epoch,
@@ -175,17 +187,19 @@ export async function train(config: TrainConfig): Promise<TrainResult> {
           seconds: (performance.now() - started) / 1000,
           stepLosses: Array.from(run.losses),
           stepLrs: Array.from(run.lrs),
+          stats,
         };
         history.push(entry);
-        onEpoch?.(entry);
+        onEpoch?.({ ...entry, stats });
         const epochDone = first + done === plan.steps;
         if (epochDone) {
           position = epoch + 1 < p.epochs ? { phase, epoch: epoch + 1, step: 0 } : { phase: phase + 1, epoch: 0, step: 0 };
         }
         const finished = epochDone && phase === resolved.phases.length - 1 && epoch === p.epochs - 1;
         await save(finished);
+        if (run.collapsed && !finished) return { checkpoint: checkpointFile, history, steps: stepsThisCall, stoppedEarly: 'collapse' };
         if (resolved.maxSteps !== null && globalStep >= resolved.maxSteps && !finished) {
-          return { checkpoint: checkpointFile, history, steps: stepsThisCall, stoppedEarly: true };
+          return { checkpoint: checkpointFile, history, steps: stepsThisCall, stoppedEarly: 'maxSteps' };
         }
       }
     }

@@ -4,9 +4,9 @@ import type { AugmentConfig, ResolvedAugment } from '../augment';
 import type { CheckpointHeader } from '../checkpoint';
 import type { DataSource, DecodeProgressEvent, ResolvedDataSource } from '../data/datasets';
 import type { DistributedConfig, ResolvedDistributed } from '../distributed';
-import type { Backbone, BatchNormStatistics, Device, Distance, Freeze, LossKind, Pool, Precision, Sampler, Stem } from '../enums';
+import type { Backbone, BatchNormStatistics, CollapsePolicy, Device, Distance, Freeze, LossKind, Pool, Precision, Sampler, Stem } from '../enums';
 
-export type { Backbone, BatchNormStatistics, Freeze, Pool, Stem } from '../enums';
+export type { Backbone, BatchNormStatistics, CollapsePolicy, Freeze, Pool, Stem } from '../enums';
 
 export interface PhaseConfig {
   epochs: number;
@@ -81,10 +81,56 @@ export interface StepProgressEvent {
   loss: number;
   lr: number;
   imagesPerSecond: number;
+  /**
+   * What the loss mined in the steps since the previous report, on the last step of each
+   * report window (every step on the CPU; the steps of about a quarter second on CUDA), else null.
+   */
+  stats: TrainingStats | null;
 }
 
-/** train()'s progress: image folders' decoding first ('decode', from loadDataset), then every step ('train'). */
-export type ProgressEvent = StepProgressEvent | DecodeProgressEvent;
+/**
+ * What the triplet loss mined over some training steps (summed over the steps, then
+ * summarised natively, as LossStats of one call): null where a value is not defined.
+ */
+export interface TrainingStats {
+  /** The training steps these stats cover. */
+  steps: number;
+  /** Terms of the loss that are > 0, over all terms (positive pairs; anchors for the hard loss). */
+  activeFraction: number | null;
+  /** Positive pairs that found a semi-hard negative (null for the hard loss). */
+  semiHardFraction: number | null;
+  meanPositiveDistance: number | null;
+  /** Mean distance of the chosen negatives. */
+  meanNegativeDistance: number | null;
+  /** Mean Euclidean distance of the embeddings to their batch's centroid: near 0, the embeddings collapsed. */
+  spread: number | null;
+  /** Anchors without a positive in their batch, summed over the steps. */
+  noPositiveAnchors: number;
+}
+
+/**
+ * The embeddings collapsed (train({ onCollapse }) 'warn' or 'stop'): their spread stayed
+ * below 0.1 while the loss stayed within 5% of the margin (log 2 for the soft hard loss) for
+ * `steps` consecutive steps up to `step` (README: Diagnostics and collapse).
+ */
+export interface CollapseEvent {
+  stage: 'collapse';
+  phase: number;
+  epoch: number;
+  /** 1-based step within the epoch at which it was declared. */
+  step: number;
+  /** The collapsed streak's mean spread and loss, and the loss of a collapsed batch. */
+  spread: number;
+  loss: number;
+  margin: number;
+  /** How many consecutive steps the streak spans. */
+  steps: number;
+  /** What to try. */
+  advice: string[];
+}
+
+/** train()'s progress: image folders' decoding first ('decode', from loadDataset), then every step ('train'), and any collapse ('collapse'). */
+export type ProgressEvent = StepProgressEvent | DecodeProgressEvent | CollapseEvent;
 
 export interface EpochEvent {
   phase: number;
@@ -92,6 +138,8 @@ export interface EpochEvent {
   trainLoss: number;
   validLoss: number;
   seconds: number;
+  /** What the loss mined over the epoch's steps run (null when none ran). */
+  stats: TrainingStats | null;
 }
 
 export interface TrainConfig {
@@ -143,6 +191,12 @@ export interface TrainConfig {
    * Only rank 0 writes checkpoints; every rank must see the same data and checkpointDir.
    */
   distributed?: DistributedConfig | 'env';
+  /**
+   * When the embeddings collapse (README: Diagnostics and collapse): 'warn' (default: a
+   * 'collapse' progress event), 'stop' (the event, then a checkpoint, and the run returns
+   * stoppedEarly 'collapse'), 'ignore'. A policy, not recorded: a resumed run may change it.
+   */
+  onCollapse?: CollapsePolicy;
   onProgress?: (event: ProgressEvent) => void;
   onEpoch?: (event: EpochEvent) => void;
   signal?: AbortSignal;
@@ -158,6 +212,8 @@ export interface HistoryEntry {
   stepLosses: number[];
   /** The head's learning rate of every step, as stepLosses (absent in checkpoints written before it was recorded). */
   stepLrs?: number[];
+  /** What the loss mined over the entry's steps (absent in older checkpoints; null when no step ran). */
+  stats?: TrainingStats | null;
 }
 
 export interface TrainResult {
@@ -165,8 +221,8 @@ export interface TrainResult {
   history: HistoryEntry[];
   /** Training steps run in this call (after any resumption). */
   steps: number;
-  /** True when maxSteps stopped the run before all phases finished. */
-  stoppedEarly: boolean;
+  /** What stopped the run before all phases finished: maxSteps, a collapse (onCollapse 'stop'), or nothing (false). */
+  stoppedEarly: false | 'maxSteps' | 'collapse';
 }
 
 /** The configuration with every default filled in: what a checkpoint records. */
