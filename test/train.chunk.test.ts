@@ -282,7 +282,7 @@ describe('train() with batch.chunk', () => {
     const rec = recorder();
     // Stop mid-way through the frozen phase, then resume to the end.
     const first = await train({ ...config('resumed'), maxSteps: Math.floor(total / 3), onProgress: rec.onProgress });
-    expect(first.stoppedEarly).toBe(true);
+    expect(first.stoppedEarly).toBe('maxSteps');
     await train({ ...config('resumed'), resume: true, onProgress: rec.onProgress });
     expect(rec.losses.size).toBe(whole.losses.size);
     for (const [key, loss] of whole.losses) expect([key, rec.losses.get(key)]).toEqual([key, loss]);

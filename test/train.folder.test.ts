@@ -94,6 +94,8 @@ describe('train() on an image folder', () => {
     const head = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
     const tail = losses.slice(-5).reduce((a, b) => a + b) / 5;
     expect(tail).toBeLessThan(head);
+    // A normal run raises no collapse (README: Diagnostics and collapse).
+    expect(cached.events.filter((e) => e.stage === 'collapse')).toHaveLength(0);
   });
 
   it('without imageSize, takes the images\' own size when all agree (kept as they are), after a header pass with progress', async () => {

@@ -80,7 +80,7 @@ describe('train() with pretrained weights', () => {
     const uninterrupted = await train(config('whole'));
     expect(uninterrupted.history.map((h) => h.phase)).toEqual([0, 1]);
     const first = await train(config('split', { maxSteps: 7 }));
-    expect(first.stoppedEarly).toBe(true);
+    expect(first.stoppedEarly).toBe('maxSteps');
     // The weight file is gone: a resumed run has its weights in the checkpoint.
     const moved = path.join(tmp, 'moved.pth');
     fs.renameSync(pth, moved);

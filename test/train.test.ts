@@ -37,12 +37,17 @@ function recorder(): Recorded & { onProgress: (e: ProgressEvent) => void } {
 }
 
 describe('train()', () => {
-  let uninterrupted: { losses: Map<string, number>; history: { validLoss: number; trainLoss: number }[]; steps: number };
+  let uninterrupted: { losses: Map<string, number>; history: { validLoss: number; trainLoss: number }[]; steps: number; collapses: ProgressEvent[] };
 
   beforeAll(async () => {
     const rec = recorder();
-    const result = await train({ ...config('uninterrupted'), onProgress: rec.onProgress });
-    uninterrupted = { losses: rec.losses, history: result.history, steps: result.steps };
+    const collapses: ProgressEvent[] = [];
+    const onProgress = (e: ProgressEvent): void => {
+      if (e.stage === 'collapse') collapses.push(e);
+      rec.onProgress(e);
+    };
+    const result = await train({ ...config('uninterrupted'), onProgress });
+    uninterrupted = { losses: rec.losses, history: result.history, steps: result.steps, collapses };
   });
 
   it('learns: the validation loss falls epoch after epoch, the training loss falls within the run', () => {
@@ -54,6 +59,8 @@ describe('train()', () => {
     const tail = train.slice(-5).reduce((a, b) => a + b) / 5;
     expect(tail).toBeLessThan(head);
     expect(uninterrupted.history.every((h) => Number.isFinite(h.trainLoss) && Number.isFinite(h.validLoss))).toBe(true);
+    // A normal run raises no collapse (README: Diagnostics and collapse).
+    expect(uninterrupted.collapses).toHaveLength(0);
   });
 
   it('resumes exactly: every step after a stop has the loss the uninterrupted run had', async () => {
@@ -66,7 +73,7 @@ describe('train()', () => {
     for (const [i, maxSteps] of [...stops, undefined].entries()) {
       const r = await train({ ...config('resumed'), resume: i > 0, maxSteps, onProgress: rec.onProgress });
       history = r.history;
-      if (maxSteps !== undefined) expect(r.stoppedEarly).toBe(true);
+      if (maxSteps !== undefined) expect(r.stoppedEarly).toBe('maxSteps');
     }
     expect(rec.losses.size).toBe(uninterrupted.losses.size);
     for (const [key, loss] of uninterrupted.losses) expect([key, rec.losses.get(key)]).toEqual([key, loss]);
@@ -96,7 +103,7 @@ describe('train()', () => {
     const first = await train({ ...config('maxed'), maxSteps: 3 });
     expect(first.steps).toBe(3);
     const again = await train({ ...config('maxed'), maxSteps: 3, resume: true });
-    expect(again).toMatchObject({ steps: 0, stoppedEarly: true });
+    expect(again).toMatchObject({ steps: 0, stoppedEarly: 'maxSteps' });
     expect(again.history).toEqual(first.history);
   });
 

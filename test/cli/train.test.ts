@@ -28,8 +28,8 @@ describe('semihard train', () => {
     const r = runCli(['train', ...tiny(ckpt), '--max-steps', '3', '--json']);
     expectNoErrorText(r.stderr);
     expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout) as { steps: number; stoppedEarly: boolean; checkpoint: string };
-    expect(out).toMatchObject({ steps: 3, stoppedEarly: true, checkpoint: path.join(ckpt, 'last.ckpt') });
+    const out = JSON.parse(r.stdout) as { steps: number; stoppedEarly: string | false; checkpoint: string };
+    expect(out).toMatchObject({ steps: 3, stoppedEarly: 'maxSteps', checkpoint: path.join(ckpt, 'last.ckpt') });
     expect(fs.existsSync(out.checkpoint)).toBe(true);
     const resumed = runCli(['train', ...tiny(ckpt), '--max-steps', '5', '--json', '--resume']);
     expect(resumed.status).toBe(0);
@@ -40,8 +40,25 @@ describe('semihard train', () => {
     const r = runCli(['train', ...tiny(path.join(tmp, 'ck-text')), '--max-steps', '2']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/phase 1\/2 epoch 1: train loss \d\.\d{4}, valid loss \d\.\d{4}/);
+    // The epoch's stats line under its loss line.
+    expect(r.stderr).toMatch(/valid loss .*\n {2}active \d+% · semi-hard \d+% · d\+ \d\.\d\d · d− \d\.\d\d · spread \d\.\d\d\n/);
     expect(r.stdout).toMatch(/trained 2 steps .*\n.*final valid loss/);
   });
+
+  it('warns of a collapse on stderr; --on-collapse stop checkpoints and exits 3 (--json: stoppedEarly "collapse", epochs with stats)', () => {
+    // The hard loss at a rate far too high collapses (test/train.collapse.test.ts).
+    const collapsing = ['--data', dir, '--classes', '4', '--per-class', '8', '--dim', '32', '--device', 'cpu', '--threads', '1',
+      '--loss', 'hard', '--frozen-epochs', '0', '--epochs', '3', '--lr', '0.1'];
+    const warned = runCli(['train', ...collapsing, '--checkpoint-dir', path.join(tmp, 'ck-collapse-warn'), '--max-steps', '30']);
+    expect(warned.status).toBe(0);
+    expect(warned.stderr).toMatch(/warning: the embeddings collapsed \(phase 1\/1 epoch \d, step \d+\): spread 0\.0\d\d and loss 1\.0\d{3} at the margin 1 for 20 steps\ntry:\n {2}- a lower learning rate/);
+    const stopped = runCli(['train', ...collapsing, '--checkpoint-dir', path.join(tmp, 'ck-collapse-stop'), '--on-collapse', 'stop', '--json']);
+    expect(stopped.status).toBe(3);
+    expect(stopped.stderr).toMatch(/warning: the embeddings collapsed/);
+    const out = JSON.parse(stopped.stdout) as { stoppedEarly: string | false; history: { stats: { spread: number } }[] };
+    expect(out.stoppedEarly).toBe('collapse');
+    expect(out.history[out.history.length - 1].stats.spread).toBeLessThan(0.05);
+  }, testTimeout(2));
 
   it('hands every flag to train() as given (the checkpoint records them)', async () => {
     const ckpt = path.join(tmp, 'ck-flags');
@@ -60,7 +77,7 @@ describe('semihard train', () => {
       data: { idxDir: dir },
       model: { backbone: 'convnet-spatial', dim: 8, batchNorm: 'local', stem: null, pool: 'concat', headBatchNorm: false, dropout: 0.1, pretrained: null, inputChannels: null },
       loss: { kind: 'hard', margin: 0.5, distance: 'angular', soft: true },
-      batch: { classes: 4, perClass: 4, sampler: 'shuffled' },
+      batch: { classes: 4, perClass: 4, sampler: 'shuffled', chunk: null },
       // --backbone-lr-factor: the unfrozen phase's.
       phases: [
         { epochs: 2, maxLr: 0.02, freeze: 'backbone', backboneLrFactor: 1 },
@@ -268,8 +285,8 @@ describe('semihard train', () => {
 
     const resumed = runCli([...args, '--resume', '--max-steps', String(stopped.globalStep + 2), '--json']);
     expect(resumed.status).toBe(0);
-    const out = JSON.parse(resumed.stdout) as { steps: number; stoppedEarly: boolean; history: unknown[] };
-    expect(out).toMatchObject({ steps: 2, stoppedEarly: true });
+    const out = JSON.parse(resumed.stdout) as { steps: number; stoppedEarly: string | false; history: unknown[] };
+    expect(out).toMatchObject({ steps: 2, stoppedEarly: 'maxSteps' });
     expect(out.history.slice(0, stopped.history.length)).toEqual(stopped.history);
     expect((await header(ckpt)).globalStep).toBe(stopped.globalStep + 2);
   }, testTimeout(2));
