@@ -93,6 +93,7 @@ async function warmUp(trainer: NativeTrainer, steps: number, classes: number, pe
 describe.each([
   ['unchunked', {}],
   ['chunked by 12', { chunk: 12 }],
+  ['the tensor miners, what CUDA runs: stats summed on the device', { tensorMining: true }],
 ])('each step\'s stats = the loss stats of the same batch (%s)', (_name, extra) => {
   test('three steps, 6 classes x 8 (and a class of 1: an anchor without a positive)', async () => {
     const trainer = trainerFor(options(extra));

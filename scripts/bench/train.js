@@ -24,6 +24,9 @@
 // of one training step at B = 128, 1,024 and 4,096, unchunked and with batch.chunk 128
 // (scripts/bench/train-memory.js; each in its own process), convnet at 28 px (and ResNet-18
 // at 64 px RGB), and the gradient deviation of BatchNorm on chunks.
+// --stats [--stats-steps 10 --stats-repeats 6]: instead, the time of a training step with the
+// training stats against without them (the raw trainer option stats: false), side by side
+// (scripts/bench/train-stats.js).
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -46,6 +49,9 @@ const { values: a } = parseArgs({
     memory: { type: 'boolean', default: false },
     'memory-resnet': { type: 'boolean', default: false },
     'memory-steps': { type: 'string', default: '4' },
+    stats: { type: 'boolean', default: false },
+    'stats-steps': { type: 'string', default: '10' },
+    'stats-repeats': { type: 'string', default: '6' },
   },
 });
 const threads = Number(a.threads);
@@ -133,6 +139,12 @@ function median(xs) {
 }
 
 async function main() {
+  if (a.stats) {
+    console.log(`load average at start: ${loadAverage()}`);
+    await require('./train-stats').statsCost({ steps: Number(a['stats-steps']), repeats: Number(a['stats-repeats']), threads, binding: semihard });
+    console.log(`load average at the end: ${loadAverage()}`);
+    return;
+  }
   if (a.memory) {
     const networks = a['memory-resnet'] ? ['convnet', 'resnet18'] : ['convnet'];
     require('./train-memory').memoryTable({ threads, networks, steps: Number(a['memory-steps']) });
