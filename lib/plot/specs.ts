@@ -91,6 +91,8 @@ export function historySpec(history: HistoryPoint[], title: string): object {
     },
   ];
   if (stats.length === 0) return { ...chartFrame(title, 800, 500), config, layer: losses };
+  // Fractions and the spread of unit-norm embeddings (at most 2) share one axis from 0.
+  const top = stats.some((p) => p.value > 1) ? 2 : 1;
   // Two panels stacked: each sizes itself (a concatenation cannot 'fit' one frame).
   const { width: _w, height: _h, autosize: _a, ...frame } = chartFrame(title, 800, 500);
   return {
@@ -106,13 +108,14 @@ export function historySpec(history: HistoryPoint[], title: string): object {
         mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
         encoding: {
           x,
-          y: { field: 'value', type: 'quantitative', title: 'fraction · spread', scale: { domainMin: 0 } },
+          y: { field: 'value', type: 'quantitative', title: 'fraction · spread', scale: { domain: [0, top] } },
           color: {
             field: 'series',
             type: 'nominal',
             title: null,
             scale: { domain: ['active fraction', 'semi-hard fraction', 'spread'], range: ['#2ca02c', '#9467bd', '#d62728'] },
-            legend: { orient: 'top-right', labelLimit: 400 },
+            // Beside the panel: its lines run along the top (fractions) and the bottom (a collapse).
+            legend: { orient: 'right', labelLimit: 400 },
           },
         },
       },
