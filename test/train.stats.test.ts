@@ -3,16 +3,17 @@
 // batch on embeddings recomputed independently (the raw trainer's embed() of the batch's
 // images before the step: BatchNorm frozen, no augmentation, no dropout, so the training
 // forward computes the same embeddings), unchunked and chunked; a run's summary against the
-// sum of its steps; train()'s history and epoch events.
+// sum of its steps; train()'s history and epoch events; two ranks against one process.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { train, tripletSemiHardLoss, type EpochEvent, type LossStats, type StepProgressEvent } from '../lib';
+import { freePort, train, tripletSemiHardLoss, type EpochEvent, type LossStats, type StepProgressEvent, type TrainResult } from '../lib';
 import { createTrainer } from '../lib/binding';
 import type { NativeStepReport, NativeTrainer, NativeTrainerOptions, NativeTrainingStats } from '../binding';
 import { loadIdxDataset } from '../lib/data/datasets';
 import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
-import { sumError } from './helpers/tolerance';
+import { U32, sumError } from './helpers/tolerance';
 
 jest.setTimeout(120_000);
 
@@ -185,4 +186,42 @@ test('train(): every step event and epoch carries stats; the epoch\'s is its ste
       expect(v).toBeLessThanOrEqual(key.endsWith('Fraction') ? 1 : 2);
     }
   });
+});
+
+// One rank of test/helpers/distributed-rank.js (train() on the built package): its result.
+function rank(job: Record<string, unknown>): Promise<TrainResult> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'helpers', 'distributed-rank.js'), JSON.stringify(job)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(fs.readFileSync(job.out as string, 'utf8')) as TrainResult) : reject(new Error(`a rank failed: ${stderr}`)))),
+  );
+}
+
+test('two ranks: the ranks\' shares add (inside the gradients\' all-reduce) to one process\'s stats of the same first step', async () => {
+  const data = path.join(tmp, 'digits-dist');
+  writeSmallDigits(data);
+  const config = (name: string) => ({ ...smallTrainConfig(data, path.join(tmp, name), 1), maxSteps: 1 });
+  const port = await freePort();
+  const dist = (r: number) => ({ rank: r, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, backend: 'gloo', timeoutMs: 60_000, connectTimeoutMs: 60_000 });
+  const [r0, r1] = await Promise.all([0, 1].map((r) => rank({ mode: 'train', out: path.join(tmp, `rank-${r}.json`), config: { ...config('two'), distributed: dist(r) } })));
+  const one = await train(config('one'));
+  const want = one.history[0].stats!;
+  for (const r of [r0, r1]) {
+    const got = r.history[0].stats!;
+    expect(got.steps).toBe(1);
+    // Counts (exact in the float32 all-reduce below 2^24) give the same fractions.
+    expect(got.activeFraction).toBe(want.activeFraction);
+    expect(got.semiHardFraction).toBe(want.semiHardFraction);
+    expect(got.noPositiveAnchors).toBe(want.noPositiveAnchors);
+    // Means of distances of unit vectors (<= 2): the embeddings differ by the summation order
+    // of BatchNorm's statistics across ranks, at most 5 layers x sumError(32·28·28, 1)
+    // relative (test/distributed.test.ts's FORWARD_TOLERANCE, derived there), so a distance
+    // by twice that times 2; the float32 all-reduce adds 3 roundings (two conversions, one
+    // addition) of sums whose mean is <= 2: 3 · 2 · U32 more.
+    const tolerance = 2 * 2 * 5 * sumError(32 * 28 * 28, 1) + 3 * 2 * U32;
+    for (const key of ['meanPositiveDistance', 'meanNegativeDistance', 'spread'] as const) {
+      expect(Math.abs(got[key]! - want[key]!)).toBeLessThanOrEqual(tolerance);
+    }
+  }
 });
