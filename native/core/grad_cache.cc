@@ -22,33 +22,45 @@ GradCache::GradCache(ChunkForward forward, int64_t chunk) : forward_(std::move(f
   TORCH_CHECK(chunk > 0, "GradCache: the chunk must be positive, got ", chunk);
 }
 
-torch::Tensor GradCache::chunk_forward(const torch::Tensor& input, const torch::Tensor& dropout_mask, int64_t begin) const {
-  const int64_t n = std::min(chunk_, input.size(0) - begin);
-  const torch::Tensor mask = dropout_mask.defined() ? dropout_mask.narrow(0, begin, n) : torch::Tensor();
-  return forward_(input.narrow(0, begin, n), mask);
+torch::Tensor GradCache::chunk_rows(int64_t rows, int64_t j, const torch::Device& device) const {
+  return torch::arange(j, rows, chunks(rows), torch::TensorOptions().dtype(torch::kInt64).device(device));
+}
+
+torch::Tensor GradCache::chunk_forward(const torch::Tensor& input, const torch::Tensor& dropout_mask, const torch::Tensor& rows) const {
+  const torch::Tensor mask = dropout_mask.defined() ? dropout_mask.index_select(0, rows) : torch::Tensor();
+  return forward_(input.index_select(0, rows), mask);
+}
+
+torch::Tensor GradCache::embed_all(const torch::Tensor& input, const torch::Tensor& dropout_mask) const {
+  const int64_t n = input.size(0);
+  std::vector<torch::Tensor> parts;
+  std::vector<torch::Tensor> order;
+  parts.reserve(chunks(n));
+  order.reserve(chunks(n));
+  for (int64_t j = 0; j < chunks(n); ++j) {
+    order.push_back(chunk_rows(n, j, input.device()));
+    parts.push_back(chunk_forward(input, dropout_mask, order.back()));
+  }
+  // torch::cat(parts) holds row order[i] at position i: argsort puts them back.
+  return torch::cat(parts).index_select(0, torch::argsort(torch::cat(order)));
 }
 
 torch::Tensor GradCache::embed_without_graph(const torch::Tensor& input, const torch::Tensor& dropout_mask) const {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  parts.reserve(chunks(input.size(0)));
-  for (int64_t begin = 0; begin < input.size(0); begin += chunk_) parts.push_back(chunk_forward(input, dropout_mask, begin));
-  return torch::cat(parts);
+  return embed_all(input, dropout_mask);
 }
 
 void GradCache::backward(const torch::Tensor& input, const torch::Tensor& dropout_mask, const torch::Tensor& grad) const {
   TORCH_CHECK(grad.defined() && grad.size(0) == input.size(0), "GradCache::backward: one gradient row per input row");
-  for (int64_t begin = 0; begin < input.size(0); begin += chunk_) {
-    const torch::Tensor embeddings = chunk_forward(input, dropout_mask, begin);
-    embeddings.backward(grad.narrow(0, begin, embeddings.size(0)));
+  const int64_t n = input.size(0);
+  for (int64_t j = 0; j < chunks(n); ++j) {
+    const torch::Tensor rows = chunk_rows(n, j, input.device());
+    chunk_forward(input, dropout_mask, rows).backward(grad.index_select(0, rows));
   }
 }
 
 torch::Tensor GradCache::embed_with_graph(const torch::Tensor& input, const torch::Tensor& dropout_mask) const {
-  std::vector<torch::Tensor> parts;
-  parts.reserve(chunks(input.size(0)));
-  for (int64_t begin = 0; begin < input.size(0); begin += chunk_) parts.push_back(chunk_forward(input, dropout_mask, begin));
-  return torch::cat(parts);
+  return embed_all(input, dropout_mask);
 }
 
 }  // namespace semihard::core

@@ -14,6 +14,13 @@
 // not the batch); pass 1's updates of the running statistics are undone
 // (ModuleBufferSnapshot), so pass 2 updates them once per chunk, as chunks of separate
 // steps would.
+//
+// Chunks are strided, not consecutive: with m = ceil(rows / chunk) chunks, chunk j holds rows
+// j, j + m, j + 2m, ... (at most `chunk` rows; sizes differ by at most one). A P x K batch
+// lies class by class, so consecutive rows would put one or two classes in a chunk, and
+// BatchNorm's statistics over one class take away what tells the classes apart (Fashion-MNIST,
+// B = 1,024 as 8 x 128 in chunks of 128 with batch statistics: kNN 81.6% and MAP@R 28.7%
+// after 3 epochs, against 85.2% and 60.5% unchunked); strided chunks mix every class.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +53,8 @@ class GradCache {
   GradCache(ChunkForward forward, int64_t chunk);
 
   int64_t chunks(int64_t rows) const { return (rows + chunk_ - 1) / chunk_; }
+  // The rows of chunk j of `rows` rows (int64 on `device`): j, j + m, j + 2m, ...
+  torch::Tensor chunk_rows(int64_t rows, int64_t j, const torch::Device& device) const;
   // Pass 1: the embeddings of every row of `input`, chunk by chunk without autograd (a plain
   // tensor: no graph). Restores nothing: the caller snapshots the buffers around it.
   torch::Tensor embed_without_graph(const torch::Tensor& input, const torch::Tensor& dropout_mask) const;
@@ -58,7 +67,9 @@ class GradCache {
   torch::Tensor embed_with_graph(const torch::Tensor& input, const torch::Tensor& dropout_mask) const;
 
  private:
-  torch::Tensor chunk_forward(const torch::Tensor& input, const torch::Tensor& dropout_mask, int64_t begin) const;
+  torch::Tensor chunk_forward(const torch::Tensor& input, const torch::Tensor& dropout_mask, const torch::Tensor& rows) const;
+  // Every chunk's forward (with or without autograd, as the caller's mode is), put back in row order.
+  torch::Tensor embed_all(const torch::Tensor& input, const torch::Tensor& dropout_mask) const;
 
   ChunkForward forward_;
   int64_t chunk_;
