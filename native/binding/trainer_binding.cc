@@ -5,12 +5,11 @@
 #include <string>
 #include <utility>
 
-#include "../core/lr_finder.h"
 #include "../core/trainer.h"
 #include "convert.h"
 #include "errors.h"
 #include "job_slot.h"
-#include "lr_suggestion.h"
+#include "lr_find_binding.h"
 #include "run_worker.h"
 #include "task_worker.h"
 #include "trainer_options.h"
@@ -19,7 +18,6 @@
 
 namespace semihard::binding {
 namespace {
-
 
 class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
@@ -236,15 +234,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
-      const Napi::Object o = object_arg(env, info[0], "options");
-      auto batches = std::make_shared<torch::Tensor>(
-          batches_arg(env, o.Get("indices"), positive_integer_option(env, o, "batchSize"), "options.indices"));
-      const core::LrFindOptions options = lr_find_options(env, o);
-      auto out = std::make_shared<core::LrFindResult>();
-      return TaskWorker::queue(
-          env, "semihard:lr-find", [this, batches, options, out] { *out = core::find_learning_rate(*trainer_, *batches, options); },
-          [out](Napi::Env e) -> Napi::Value { return lr_find_result_to_js(e, *out); },
-          occupy_with_feeds(), Value());
+      LrFindArgs args = lr_find_args(env, info[0]);
+      return queue_lr_find(env, trainer_.get(), std::move(args), occupy_with_feeds(), Value());
     });
   }
 
@@ -273,18 +264,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
       auto indices = std::make_shared<torch::Tensor>(labels_to_tensor(env, info[0], "indices").to(torch::kInt64));
-      auto loss = std::make_shared<float>(0.0f);
-      auto grads = std::make_shared<NamedTensors>();
-      return TaskWorker::queue(
-          env, "semihard:gradients",
-          [this, indices, loss, grads] {
-            *loss = trainer_->compute_gradients(*indices).loss_value();
-            for (const auto& p : trainer_->model()->named_parameters()) {
-              if (p.value().grad().defined()) grads->emplace_back(p.key(), p.value().grad().detach().flatten().to(torch::kCPU));
-            }
-          },
-          [loss, grads](Napi::Env e) -> Napi::Value { return gradients_to_js(e, *loss, *grads); },
-          occupy_with_feeds(), Value());
+      return queue_compute_gradients(env, trainer_.get(), std::move(indices), occupy_with_feeds(), Value());
     });
   }
 
@@ -300,12 +280,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     return guarded(env, [&]() -> Napi::Value {
       job_.check_idle(env);
-      if (!info[0].IsString()) throw type_error(env, "name", "a string");
-      const std::string name = info[0].As<Napi::String>().Utf8Value();
-      const auto params = trainer_->model()->named_parameters();
-      const torch::Tensor* p = params.find(name);
-      if (p == nullptr) throw range_error(env, "name", "Expected the name of a parameter for name but received '" + name + "'");
-      return tensor_to_float32_array(env, p->detach().flatten());
+      return parameter_value(env, trainer_->model(), info[0]);
     });
   }
 

@@ -8,6 +8,7 @@
 #include "../core/state_dict.h"
 #include "convert.h"
 #include "errors.h"
+#include "trainer_results.h"
 
 namespace semihard::binding {
 
@@ -33,6 +34,31 @@ Napi::Promise queue_export_weights(Napi::Env env, core::EmbeddingNet model, Task
         for (auto& t : core::export_weights(model)) out->emplace_back(t.name, std::move(t.tensor));
       },
       [out](Napi::Env e) -> Napi::Value { return tensors_to_named_tensors(e, *out); }, std::move(release), keep_alive);
+}
+
+Napi::Promise queue_compute_gradients(Napi::Env env, core::Trainer* trainer, std::shared_ptr<torch::Tensor> indices,
+                                      TaskWorker::Finally release, Napi::Object keep_alive) {
+  auto loss = std::make_shared<float>(0.0f);
+  auto grads = std::make_shared<NamedTensors>();
+  return TaskWorker::queue(
+      env, "semihard:gradients",
+      [trainer, indices, loss, grads] {
+        *loss = trainer->compute_gradients(*indices).loss_value();
+        for (const auto& p : trainer->model()->named_parameters()) {
+          if (p.value().grad().defined()) grads->emplace_back(p.key(), p.value().grad().detach().flatten().to(torch::kCPU));
+        }
+      },
+      [loss, grads](Napi::Env e) -> Napi::Value { return gradients_to_js(e, *loss, *grads); }, std::move(release),
+      keep_alive);
+}
+
+Napi::Value parameter_value(Napi::Env env, core::EmbeddingNet model, const Napi::Value& name_value) {
+  if (!name_value.IsString()) throw type_error(env, "name", "a string");
+  const std::string name = name_value.As<Napi::String>().Utf8Value();
+  const auto params = model->named_parameters();
+  const torch::Tensor* p = params.find(name);
+  if (p == nullptr) throw range_error(env, "name", "Expected the name of a parameter for name but received '" + name + "'");
+  return tensor_to_float32_array(env, p->detach().flatten());
 }
 
 Napi::Value pooled_features_for_testing(const Napi::CallbackInfo& info, core::EmbeddingNet model, const torch::Device& device) {

@@ -10,6 +10,7 @@
 
 #include "../core/embedding_net.h"
 #include "../core/state_dict.h"
+#include "../core/trainer.h"
 #include "task_worker.h"
 
 namespace semihard::binding {
@@ -26,6 +27,16 @@ Napi::Promise queue_load_backbone_weights(Napi::Env env, core::EmbeddingNet mode
 // exportWeights() -> Promise<NamedTensor[]>.
 Napi::Promise queue_export_weights(Napi::Env env, core::EmbeddingNet model, TaskWorker::Finally release,
                                    Napi::Object keep_alive);
+
+// computeGradients(indices) -> Promise<{ loss, gradients: { [name]: Float32Array } }>: one
+// step's gradients on the batch `indices` (no update), on a worker. `trainer` outlives the job
+// (the caller's object is kept alive).
+Napi::Promise queue_compute_gradients(Napi::Env env, core::Trainer* trainer, std::shared_ptr<torch::Tensor> indices,
+                                      TaskWorker::Finally release, Napi::Object keep_alive);
+
+// getParameter(name) -> Float32Array: a parameter's values, flattened; RangeError for an
+// unknown name.
+Napi::Value parameter_value(Napi::Env env, core::EmbeddingNet model, const Napi::Value& name);
 
 // pooledFeaturesForTesting(images: Float32Array, count, channels, height, width) -> Float32Array
 // of count x features: the body's map pooled as the head pools it, in eval mode (the network is

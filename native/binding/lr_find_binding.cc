@@ -1,12 +1,31 @@
-#include "lr_suggestion.h"
+#include "lr_find_binding.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "../core/lr_finder.h"
+#include "convert.h"
 #include "errors.h"
+#include "trainer_options.h"
+#include "trainer_results.h"
 
 namespace semihard::binding {
+
+LrFindArgs lr_find_args(Napi::Env env, const Napi::Value& value) {
+  const Napi::Object o = object_arg(env, value, "options");
+  auto batches = std::make_shared<torch::Tensor>(
+      batches_arg(env, o.Get("indices"), positive_integer_option(env, o, "batchSize"), "options.indices"));
+  return {std::move(batches), lr_find_options(env, o)};
+}
+
+Napi::Promise queue_lr_find(Napi::Env env, core::Trainer* trainer, LrFindArgs args, TaskWorker::Finally release,
+                            Napi::Object keep_alive) {
+  auto out = std::make_shared<core::LrFindResult>();
+  return TaskWorker::queue(
+      env, "semihard:lr-find",
+      [trainer, args = std::move(args), out] { *out = core::find_learning_rate(*trainer, *args.batches, args.options); },
+      [out](Napi::Env e) -> Napi::Value { return lr_find_result_to_js(e, *out); }, std::move(release), keep_alive);
+}
 
 Napi::Value lr_suggestion(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
