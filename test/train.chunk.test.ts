@@ -14,6 +14,7 @@ import { readCheckpoint } from '../lib/checkpoint';
 import { loadIdxDataset } from '../lib/data/datasets';
 import type { TrainCheckpointHeader } from '../lib/train/types';
 import { smallTrainConfig, writeSmallDigits } from './helpers/small-training';
+import { gatherRows } from './helpers/native-images';
 import { sumError } from './helpers/tolerance';
 
 jest.setTimeout(300_000);
@@ -188,6 +189,40 @@ describe('chunked steps (GradCache) with a per-sample forward (BatchNorm frozen)
       expect(diff).toBeGreaterThan(100 * gradientTolerance(scale));
       expect(relative).toBeGreaterThan(0.05);
     });
+  });
+});
+
+// Each chunk's input is made when the chunk runs (native/core/batch_input.h): its rows gathered
+// from the held set or the fed batch, converted and resampled through the transforms drawn for
+// the whole batch before pass 1. The convnet tests above cover the affine path of held images;
+// these, the random resized crop and a streamed set.
+describe('chunked steps make each chunk\'s input on demand (BatchNorm frozen)', () => {
+  it('random resized crops (28 × 28 stored, 24 × 24 crops): chunk 12 equals the unchunked step', async () => {
+    const cropped = options({ crop: { minScale: 0.35, maxScale: 1, minRatio: 3 / 4, maxRatio: 4 / 3 } });
+    const whole = await gradients(cropped, 'none', 24);
+    const chunked = await gradients({ ...cropped, chunk: 12 }, 'none', 24);
+    expectSameStep(chunked, whole, 24 * 24);
+    // The crops are drawn, not the centre crop: the same step without them is another gradient.
+    const centre = await gradients(options({}), 'none', 24);
+    expect(compare(whole, centre).relative).toBeGreaterThan(0.05);
+  });
+
+  it('a streamed train set (the fed batch held as stored bytes): chunk 12 equals the unchunked step on held images', async () => {
+    const whole = await gradients(options({}));
+    const o = options({ chunk: 12 });
+    const state = await trainedState(o, 28);
+    const trainer = createTrainer(o);
+    trainer.setData({
+      train: { images: null, labels: trainLabels },
+      valid: null,
+      geometry: { channels: 1, storedHeight: 28, storedWidth: 28, height: 28, width: 28 },
+      // Replaced by the state's (the held run's pixel statistics) on loadState.
+      normalisation: { mean: [0.5], std: [0.5] },
+    });
+    trainer.beginPhase('none', 1e-3, 10);
+    await trainer.loadState(state, false);
+    trainer.feed('train', gatherRows(trainImages, 784, BATCH), BATCH.length);
+    expectSameStep(await trainer.computeGradients(BATCH), whole);
   });
 });
 

@@ -3,7 +3,8 @@
 // (nothing kept but the embeddings); the caller computes the loss over the whole batch and its
 // gradient with respect to those embeddings; pass 2 embeds each chunk again with autograd and
 // back-propagates that chunk's slice of the gradient, so parameter gradients accumulate to the
-// whole batch's. Peak memory: one chunk's activations, plus the batch's input and embeddings.
+// whole batch's. Peak memory: one chunk's activations and input, plus the batch's embeddings
+// and its stored images: each chunk's input is made when that chunk runs (batch_input.h).
 //
 // Exactness: pass 2 must compute what pass 1 did. The network's forward draws nothing at
 // random: the trainer draws the head's dropout mask for the whole batch before pass 1
@@ -29,9 +30,11 @@
 
 #include <torch/torch.h>
 
+#include "batch_input.h"
+
 namespace semihard::core {
 
-// The network's forward on rows of the input with their rows of the dropout mask (undefined:
+// The network's forward on a chunk's input with its rows of the dropout mask (undefined:
 // none): N x dim float32 embeddings.
 using ChunkForward = std::function<torch::Tensor(const torch::Tensor& input, const torch::Tensor& dropout_mask)>;
 
@@ -53,23 +56,23 @@ class GradCache {
   GradCache(ChunkForward forward, int64_t chunk);
 
   int64_t chunks(int64_t rows) const { return (rows + chunk_ - 1) / chunk_; }
-  // The rows of chunk j of `rows` rows (int64 on `device`): j, j + m, j + 2m, ...
-  torch::Tensor chunk_rows(int64_t rows, int64_t j, const torch::Device& device) const;
+  // The rows of chunk j of `rows` rows (int64 on the CPU): j, j + m, j + 2m, ...
+  torch::Tensor chunk_rows(int64_t rows, int64_t j) const;
   // Pass 1: the embeddings of every row of `input`, chunk by chunk without autograd (a plain
   // tensor: no graph). Restores nothing: the caller snapshots the buffers around it.
-  torch::Tensor embed_without_graph(const torch::Tensor& input, const torch::Tensor& dropout_mask) const;
+  torch::Tensor embed_without_graph(const BatchInput& input, const torch::Tensor& dropout_mask) const;
   // Pass 2: each chunk embedded again with autograd and back-propagated with its rows of
   // `grad` (rows x dim: d(loss)/d(embeddings), as scaled as the loss was); parameter
   // gradients accumulate into .grad.
-  void backward(const torch::Tensor& input, const torch::Tensor& dropout_mask, const torch::Tensor& grad) const;
+  void backward(const BatchInput& input, const torch::Tensor& dropout_mask, const torch::Tensor& grad) const;
   // Testing reference: every chunk embedded with autograd kept, concatenated (the caller puts
   // the loss on it and back-propagates once). Holds every chunk's activations.
-  torch::Tensor embed_with_graph(const torch::Tensor& input, const torch::Tensor& dropout_mask) const;
+  torch::Tensor embed_with_graph(const BatchInput& input, const torch::Tensor& dropout_mask) const;
 
  private:
-  torch::Tensor chunk_forward(const torch::Tensor& input, const torch::Tensor& dropout_mask, const torch::Tensor& rows) const;
+  torch::Tensor chunk_forward(const BatchInput& input, const torch::Tensor& dropout_mask, const torch::Tensor& rows) const;
   // Every chunk's forward (with or without autograd, as the caller's mode is), put back in row order.
-  torch::Tensor embed_all(const torch::Tensor& input, const torch::Tensor& dropout_mask) const;
+  torch::Tensor embed_all(const BatchInput& input, const torch::Tensor& dropout_mask) const;
 
   ChunkForward forward_;
   int64_t chunk_;

@@ -80,6 +80,14 @@ torch::Tensor training_input(const torch::Tensor& images, const Normalisation& n
   TORCH_CHECK(images.dim() == 4, "training_input: images must be N x H x W x C");
   const int64_t n = images.size(0);
   const torch::Tensor theta = draw_crop_transforms(batch, begin, n, images.size(1), images.size(2), generator, transform);
+  return transformed_input(images, normalisation, device, theta, transform);
+}
+
+torch::Tensor transformed_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device,
+                                const torch::Tensor& theta, const TrainTransform& transform) {
+  TORCH_CHECK(images.dim() == 4 && theta.dim() == 3 && theta.size(0) == images.size(0),
+              "transformed_input: N x H x W x C images and N x 2 x 3 transforms");
+  const int64_t n = images.size(0);
   torch::NoGradGuard no_grad;
   // Eight 256 x 256 RGB images are 6 MB of floats: they stay in cache between the two steps.
   const int64_t chunk = device.is_cuda() ? std::max<int64_t>(n, 1) : 8;

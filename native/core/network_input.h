@@ -65,6 +65,10 @@ torch::Tensor network_input(const torch::Tensor& images, const Normalisation& no
 // network_input then train_transform on the whole batch.
 torch::Tensor training_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device,
                              int64_t batch, int64_t begin, at::Generator& generator, const TrainTransform& transform);
+// The same with the transforms given (rows x 2 x 3 on the CPU, draw_crop_transforms' for
+// these rows): training_input without the draw.
+torch::Tensor transformed_input(const torch::Tensor& images, const Normalisation& normalisation, const torch::Device& device,
+                                const torch::Tensor& theta, const TrainTransform& transform);
 
 // Embeddings of N x stored_height x stored_width x C images of `geometry`, centre-cropped to
 // its height x width, in eval mode without gradients, in chunks, the network's forward in

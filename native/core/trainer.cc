@@ -158,16 +158,15 @@ std::pair<int64_t, int64_t> Trainer::local_rows(int64_t batch) const {
   return {rank() * n, n};
 }
 
-torch::Tensor Trainer::training_batch(const torch::Tensor& indices, int64_t begin, int64_t rows_here) {
-  torch::Tensor images = rows(Split::kTrain, indices.narrow(0, begin, rows_here));
+BatchInput Trainer::training_batch(const torch::Tensor& indices, int64_t begin, int64_t rows_here) {
   const TrainTransform transform{options_.affine, options_.crop, geometry_.height, geometry_.width};
-  if (options_.augment && options_.crop.has_value()) {
-    return training_input(images, normalisation_, options_.device, indices.size(0), begin, generator_, transform);
-  }
-  torch::Tensor x = network_input(centre_crop(images, geometry_), normalisation_, options_.device);
-  if (!options_.augment) return x;
-  torch::NoGradGuard no_grad;
-  return train_transform(x, indices.size(0), begin, generator_, transform);
+  const torch::Tensor local = indices.narrow(0, begin, rows_here);
+  const ImageSet& set = train_;
+  // Held images are gathered when rows are asked for; a streamed set's next fed batch is these rows.
+  torch::Tensor source = set.streamed() ? rows(Split::kTrain, local) : set.images;
+  torch::Tensor index = set.streamed() ? torch::Tensor() : upload(local, set.images.device());
+  return BatchInput(std::move(source), std::move(index), normalisation_, geometry_, options_.device, options_.augment,
+                    transform, indices.size(0), begin, generator_);
 }
 
 torch::Tensor Trainer::embed_batch(const torch::Tensor& x, const torch::Tensor& dropout_mask) {

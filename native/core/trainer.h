@@ -23,6 +23,7 @@
 
 #include "augment.h"
 #include "batch_feed.h"
+#include "batch_input.h"
 #include "collapse_detector.h"
 #include "communicator.h"
 #include "embedding_net.h"
@@ -199,8 +200,9 @@ class Trainer {
   // The stored-size images of this rank's rows: selected (on the device holding them), or the
   // feed's next batch (checked).
   torch::Tensor rows(Split split, const torch::Tensor& indices);
-  // The network's input for this rank's rows of a training batch: cropped, normalised, augmented.
-  torch::Tensor training_batch(const torch::Tensor& indices, int64_t begin, int64_t rows_here);
+  // The network's input for this rank's rows of a training batch (cropped, normalised,
+  // augmented), made on demand (batch_input.h); its augmentation drawn now.
+  BatchInput training_batch(const torch::Tensor& indices, int64_t begin, int64_t rows_here);
   // The network's forward in the trainer's precision; the embeddings in float32.
   torch::Tensor embed_batch(const torch::Tensor& x, const torch::Tensor& dropout_mask = {});
   // trainer_gradients.cc: the head's dropout mask for this rank's rows of a batch (undefined
@@ -210,7 +212,7 @@ class Trainer {
   // `stats` (options.stats): set to the share's device stats.
   torch::Tensor loss_share(const torch::Tensor& embeddings, const torch::Tensor& labels, const LabelCounts& counts,
                            int64_t begin, int64_t rows_here, torch::Tensor& stats);
-  torch::Tensor chunked_backward(const torch::Tensor& x, const torch::Tensor& mask, const torch::Tensor& labels,
+  torch::Tensor chunked_backward(const BatchInput& x, const torch::Tensor& mask, const torch::Tensor& labels,
                                  const LabelCounts& counts, int64_t batch, int64_t begin, int64_t rows_here,
                                  torch::Tensor& stats);
 

@@ -27,7 +27,7 @@ torch::Tensor Trainer::loss_share(const torch::Tensor& embeddings, const torch::
   return triplet_loss_share(all, labels, options_.loss, begin, begin + rows_here, counts, stats);
 }
 
-torch::Tensor Trainer::chunked_backward(const torch::Tensor& x, const torch::Tensor& mask, const torch::Tensor& labels,
+torch::Tensor Trainer::chunked_backward(const BatchInput& x, const torch::Tensor& mask, const torch::Tensor& labels,
                                         const LabelCounts& counts, int64_t batch, int64_t begin, int64_t rows_here,
                                         torch::Tensor& stats) {
   const GradCache cache([this](const torch::Tensor& input, const torch::Tensor& m) { return embed_batch(input, m); },
@@ -58,7 +58,7 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
   model_->train();
   const int64_t batch = indices.size(0);
   const auto [begin, rows_here] = local_rows(batch);
-  const torch::Tensor x = training_batch(indices, begin, rows_here);
+  const BatchInput x = training_batch(indices, begin, rows_here);
   const torch::Tensor labels = train_.labels.index_select(0, indices);
   const torch::Tensor mask = dropout_mask(batch, begin, rows_here);
   optimizer_->zero_grad();
@@ -74,7 +74,7 @@ StepResult Trainer::compute_gradients(const torch::Tensor& indices) {
     share = chunked_backward(x, mask, labels_here, counts, batch, begin, rows_here, stats);
   } else {
     // The loss in float32 on float32 embeddings, whatever precision the forward ran in.
-    share = loss_share(embed_batch(x, mask), labels_here, counts, begin, rows_here, stats);
+    share = loss_share(embed_batch(x.all(), mask), labels_here, counts, begin, rows_here, stats);
     scaler_.scale(share).backward();
   }
   std::vector<torch::Tensor> params = model_->trainable_parameters();
