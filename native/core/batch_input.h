@@ -4,8 +4,9 @@
 // when rows are asked for. A chunked step (grad_cache.h) asks for one chunk's rows at a time,
 // in both passes, so it never holds the float32 input of the whole batch nor its conversion's
 // temporaries (at B = 4,096 RGB images of 224 x 224 the input alone is 2.4 GB). Every step is
-// per image, so select(rows) is all().index_select(0, rows) bit for bit, and all() is what the
-// network was fed before batches were made on demand.
+// per image, so select(rows) computes for its rows what all() computes for them, only grouped
+// otherwise (tests: chunked steps equal unchunked ones), and all() is what the network was fed
+// before batches were made on demand (the same operations in the same order).
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,8 @@
 // gradient with respect to those embeddings; pass 2 embeds each chunk again with autograd and
 // back-propagates that chunk's slice of the gradient, so parameter gradients accumulate to the
 // whole batch's. Peak memory: one chunk's activations and input, plus the batch's embeddings
-// and its stored images: each chunk's input is made when that chunk runs (batch_input.h).
+// (and a streamed set's fed batch of stored images): each chunk's input is gathered and made
+// when that chunk runs (batch_input.h).
 //
 // Exactness: pass 2 must compute what pass 1 did. The network's forward draws nothing at
 // random: the trainer draws the head's dropout mask for the whole batch before pass 1
