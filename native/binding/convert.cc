@@ -88,13 +88,6 @@ torch::Tensor uint8_images_to_tensor(Napi::Env env, const Napi::Value& value, in
   return shaped_images(env, uint8_array_to_tensor(env, value, argument), count, height, width, channels, argument);
 }
 
-Napi::Float32Array tensor_to_float32_array(Napi::Env env, const torch::Tensor& tensor) {
-  const torch::Tensor t = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(t.numel()));
-  if (t.numel() > 0) std::memcpy(out.Data(), t.data_ptr<float>(), static_cast<size_t>(t.numel()) * sizeof(float));
-  return out;
-}
-
 int64_t positive_integer(Napi::Env env, const Napi::Value& value, const std::string& argument) {
   if (!value.IsNumber()) throw type_error(env, argument, "a positive integer");
   const double v = value.As<Napi::Number>().DoubleValue();

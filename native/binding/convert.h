@@ -8,6 +8,8 @@
 
 #include <napi.h>
 
+#include <cstring>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,7 +40,18 @@ torch::Tensor images_to_tensor(Napi::Env env, const Napi::Value& value, int64_t 
 torch::Tensor uint8_images_to_tensor(Napi::Env env, const Napi::Value& value, int64_t count, int64_t height,
                                      int64_t width, int64_t channels, const std::string& argument);
 bool is_uint8_array(const Napi::Value& value);
-Napi::Float32Array tensor_to_float32_array(Napi::Env env, const torch::Tensor& tensor);
+// A tensor's values, converted to T (float, double, int32_t: a caller converting indices
+// checks first that they fit), copied into a new typed array of its element count.
+template <typename T>
+Napi::TypedArrayOf<T> tensor_to_typed_array(Napi::Env env, const torch::Tensor& tensor) {
+  const torch::Tensor t = tensor.detach().to(torch::kCPU, c10::CppTypeToScalarType<T>::value).contiguous();
+  Napi::TypedArrayOf<T> out = Napi::TypedArrayOf<T>::New(env, static_cast<size_t>(t.numel()));
+  if (t.numel() > 0) std::memcpy(out.Data(), t.data_ptr<T>(), static_cast<size_t>(t.numel()) * sizeof(T));
+  return out;
+}
+inline Napi::Float32Array tensor_to_float32_array(Napi::Env env, const torch::Tensor& tensor) {
+  return tensor_to_typed_array<float>(env, tensor);
+}
 
 // Named tensors (lib/model/named-tensor.ts): an array of { name, dtype, shape, data:
 // Uint8Array } <-> (name, tensor) pairs, through one dtype table (TENSOR_DTYPES' names:

@@ -80,14 +80,6 @@ Napi::Value evaluate_embeddings(const Napi::CallbackInfo& info) {
   });
 }
 
-// Row indices (int64, each below 2^31: the row count is checked first) as an Int32Array.
-Napi::Int32Array index_tensor_to_int32_array(Napi::Env env, const torch::Tensor& tensor) {
-  const torch::Tensor t = tensor.to(torch::kCPU, torch::kInt32).contiguous();
-  Napi::Int32Array out = Napi::Int32Array::New(env, static_cast<size_t>(t.numel()));
-  if (t.numel() > 0) std::memcpy(out.Data(), t.data_ptr<int32_t>(), static_cast<size_t>(t.numel()) * sizeof(int32_t));
-  return out;
-}
-
 // nearestNeighbours({ embeddings, labels, dim, k, device }) -> Promise<{ indices (N x k),
 // distances (N x k), nearestSameLabel (N), mistakes }>.
 Napi::Value nearest_neighbours(const Napi::CallbackInfo& info) {
@@ -109,20 +101,13 @@ Napi::Value nearest_neighbours(const Napi::CallbackInfo& info) {
         env, "semihard:neighbours", [=] { *out = core::nearest_neighbours(x->to(device), *y, k); },
         [out](Napi::Env e) -> Napi::Value {
           Napi::Object r = Napi::Object::New(e);
-          r.Set("indices", index_tensor_to_int32_array(e, out->indices));
+          r.Set("indices", tensor_to_typed_array<int32_t>(e, out->indices));
           r.Set("distances", tensor_to_float32_array(e, out->distances));
           r.Set("nearestSameLabel", tensor_to_float32_array(e, out->nearest_same_label));
-          r.Set("mistakes", index_tensor_to_int32_array(e, out->mistakes));
+          r.Set("mistakes", tensor_to_typed_array<int32_t>(e, out->mistakes));
           return r;
         });
   });
-}
-
-Napi::Float64Array tensor_to_float64_array(Napi::Env env, const torch::Tensor& tensor) {
-  const torch::Tensor t = tensor.to(torch::kCPU, torch::kFloat64).contiguous();
-  Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(t.numel()));
-  if (t.numel() > 0) std::memcpy(out.Data(), t.data_ptr<double>(), static_cast<size_t>(t.numel()) * sizeof(double));
-  return out;
 }
 
 // Tests only. linearSvmForTesting({ train: { embeddings, labels }, query, dim }) ->
@@ -148,9 +133,9 @@ Napi::Value linear_svm_for_testing(const Napi::CallbackInfo& info) {
         },
         [=](Napi::Env e) -> Napi::Value {
           Napi::Object r = Napi::Object::New(e);
-          r.Set("classes", tensor_to_float64_array(e, svm->classes));
-          r.Set("decision", tensor_to_float64_array(e, *decision));
-          r.Set("predicted", tensor_to_float64_array(e, *predicted));
+          r.Set("classes", tensor_to_typed_array<double>(e, svm->classes));
+          r.Set("decision", tensor_to_typed_array<double>(e, *decision));
+          r.Set("predicted", tensor_to_typed_array<double>(e, *predicted));
           Napi::Array iterations = Napi::Array::New(e, svm->iterations.size());
           for (size_t i = 0; i < svm->iterations.size(); ++i) iterations.Set(static_cast<uint32_t>(i), static_cast<double>(svm->iterations[i]));
           r.Set("iterations", iterations);
